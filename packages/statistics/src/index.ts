@@ -1,0 +1,2 @@
+export type { Timestamp } from "./timestamp";
+export type { TokenCounts, UsageRecord, UsageRecordExtra } from "./usage-record";

@@ -1,0 +1,150 @@
+import type { Timestamp, UsageRecord, UsageRecordExtra } from "@usage-ledger/statistics";
+import fc from "fast-check";
+import { expect } from "vitest";
+import { WIRE_ERROR_CODES, isWireError, type WireError, type WireErrorCode } from "./errors";
+import { MAX_WIRE_INTEGER } from "./validation";
+
+/** Test support of packages/wire (used by its unit tests only). */
+
+/** Runs `action`, expects it to throw a WireError of `code`, and returns the error. */
+export function expectWireError(action: () => unknown, code: WireErrorCode): WireError {
+  const error = thrownBy(action);
+  expect(isWireError(error), `expected a WireError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as WireError).code).toBe(code);
+  return error as WireError;
+}
+
+/** What `action` throws; fails the test when it returns. */
+export function thrownBy(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error, nothing was thrown");
+}
+
+/** Runs `action` and returns "ok" or the code of the WireError it throws; any other error fails the test. */
+export function outcome(action: () => unknown): "ok" | WireErrorCode {
+  try {
+    action();
+    return "ok";
+  } catch (error) {
+    if (!isWireError(error) || !WIRE_ERROR_CODES.includes(error.code)) {
+      throw new Error(`not a coded WireError: ${String(error)}`, { cause: error });
+    }
+    return error.code;
+  }
+}
+
+/** 0000-01-01T00:00:00 local time, in seconds. */
+const MIN_LOCAL = -62_167_219_200;
+/** 9999-12-31T23:59:59 local time, in seconds. */
+const MAX_LOCAL = 253_402_300_799;
+
+/** Any storable timestamp: whole-minute offsets within ±24 h, local years 0000..9999, any nanos. */
+export const timestampArb: fc.Arbitrary<Timestamp> = fc
+  .record({
+    local: fc.oneof(fc.integer({ min: MIN_LOCAL, max: MAX_LOCAL }), fc.constantFrom(MIN_LOCAL, MAX_LOCAL, 0, 1_768_027_619)),
+    nanos: fc.oneof(fc.integer({ min: 0, max: 999_999_999 }), fc.constantFrom(0, 1, 999_999_999, 100_000_000)),
+    offsetMinutes: fc.oneof(fc.integer({ min: -1439, max: 1439 }), fc.constantFrom(0, -1439, 1439, 480, -300, 345)),
+  })
+  // `+ 0` turns -0 (offset 0 of a negative zero) into 0.
+  .map(({ local, nanos, offsetMinutes }) => ({ epochSeconds: local - offsetMinutes * 60, nanos, offsetSeconds: offsetMinutes * 60 + 0 }));
+
+const textArb = fc.oneof(
+  fc.string({ unit: "grapheme", maxLength: 24 }),
+  fc.string({ maxLength: 24 }),
+  fc.constantFrom("", "alice@example.com", "日本語のモデル", "ключ-😀-🇩🇪", "e\u0301\u0000\u202e", "POST /v1/chat/completions?x=1"),
+);
+
+const countArb = fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(0, 1, MAX_WIRE_INTEGER), fc.integer({ min: 0, max: MAX_WIRE_INTEGER }));
+
+const extraArb: fc.Arbitrary<UsageRecordExtra> = fc.record(
+  {
+    ttftMs: countArb,
+    alias: textArb,
+    executorType: textArb,
+    requestId: textArb,
+    cacheReadTokens: countArb,
+    cacheCreationTokens: countArb,
+    generate: fc.boolean(),
+    reasoningEffort: textArb,
+    serviceTier: textArb,
+    responseServiceTier: textArb,
+    nodeId: textArb,
+  },
+  { requiredKeys: [] },
+);
+
+/** Any valid usage record: every field, unicode strings, timestamps at the extremes, optional fields present or not. */
+export const usageRecordArb: fc.Arbitrary<UsageRecord> = fc
+  .record({
+    timestamp: fc.option(timestampArb, { nil: undefined, freq: 8 }),
+    apiKey: textArb,
+    model: textArb,
+    provider: textArb,
+    endpoint: textArb,
+    source: textArb,
+    authIndex: textArb,
+    authId: textArb,
+    authType: textArb,
+    failed: fc.boolean(),
+    statusCode: fc.oneof(fc.constantFrom(0, 200, 400, 429, 500, 999), fc.integer({ min: 0, max: 999 })),
+    latencyMs: countArb,
+    tokens: fc.record({ inputTokens: countArb, outputTokens: countArb, reasoningTokens: countArb, cachedTokens: countArb, totalTokens: countArb }),
+    extra: fc.option(extraArb, { nil: undefined }),
+  })
+  .map((generated) => {
+    // Plain objects (fast-check's records have no prototype); an empty `extra` decodes as none.
+    const { extra, tokens, timestamp, ...rest } = generated;
+    const record: UsageRecord = { ...rest, timestamp: timestamp === undefined ? undefined : { ...timestamp }, tokens: { ...tokens } };
+    return extra === undefined || Object.keys(extra).length === 0 ? record : { ...record, extra: { ...extra } };
+  });
+
+/** A fixed, fully populated record of the current payload era. */
+export const FULL_RECORD: UsageRecord = {
+  timestamp: { epochSeconds: 1_768_027_619, nanos: 123_456_789, offsetSeconds: 28_800 },
+  apiKey: "sk-client-1",
+  model: "gemini-2.5-pro",
+  provider: "gemini",
+  endpoint: "POST /v1/chat/completions",
+  source: "alice@example.com",
+  authIndex: "7",
+  authId: "auth-7",
+  authType: "oauth",
+  failed: true,
+  statusCode: 429,
+  latencyMs: 1532,
+  tokens: { inputTokens: 100, outputTokens: 30, reasoningTokens: 12, cachedTokens: 8, totalTokens: 142 },
+  extra: {
+    ttftMs: 210,
+    alias: "pro",
+    executorType: "gemini-cli",
+    requestId: "req-1",
+    cacheReadTokens: 8,
+    cacheCreationTokens: 3,
+    generate: true,
+    reasoningEffort: "high",
+    serviceTier: "priority",
+    responseServiceTier: "default",
+    nodeId: "node-a",
+  },
+};
+
+/** The smallest record: every field at its default, no timestamp, no extra. */
+export const EMPTY_RECORD: UsageRecord = {
+  timestamp: undefined,
+  apiKey: "",
+  model: "",
+  provider: "",
+  endpoint: "",
+  source: "",
+  authIndex: "",
+  authId: "",
+  authType: "",
+  failed: false,
+  statusCode: 0,
+  latencyMs: 0,
+  tokens: { inputTokens: 0, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 },
+};

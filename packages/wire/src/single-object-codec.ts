@@ -134,7 +134,7 @@ export class SingleObjectCodec implements SchemaRegistry {
   /**
    * Decodes one single-object encoded value into the codec's schema. Throws a {@link WireError}:
    * `WIRE_BAD_MARKER`, `WIRE_TRUNCATED`, `WIRE_UNKNOWN_FINGERPRINT`, `WIRE_MALFORMED_BODY`,
-   * `WIRE_UNSAFE_INTEGER` (a long beyond ±(2^53 − 2)) or `WIRE_TRAILING_BYTES`.
+   * `WIRE_UNSAFE_INTEGER` (a long beyond ±(2^53 − 2), avsc's read bound) or `WIRE_TRAILING_BYTES`.
    */
   decode(bytes: Uint8Array): unknown {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,4 +1,5 @@
 import type { Timestamp, UsageRecord, UsageRecordExtra } from "@usage-ledger/statistics";
+import type { DetailChunk, DetailColumns } from "./detail-chunk";
 import fc from "fast-check";
 import { expect } from "vitest";
 import { WIRE_ERROR_CODES, isWireError, type WireError, type WireErrorCode } from "./errors";
@@ -148,3 +149,73 @@ export const EMPTY_RECORD: UsageRecord = {
   latencyMs: 0,
   tokens: { inputTokens: 0, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 },
 };
+
+/** One detail of a chunk, column by column. */
+export interface Row {
+  api: number;
+  model: number;
+  source: number;
+  authIndex: number;
+  epochSeconds: number;
+  nanos: number;
+  offsetSeconds: number;
+  failed: number;
+  latencyMs: number;
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  totalTokens: number;
+}
+
+/** Columns of rows (the in-memory shape of the statistics store's exportDetails). */
+export function columnsOf(strings: string[], rows: readonly Row[]): DetailColumns {
+  const pick = (key: keyof Row): number[] => rows.map((row) => row[key]);
+  return {
+    count: rows.length,
+    strings,
+    api: Uint32Array.from(pick("api")),
+    model: Uint32Array.from(pick("model")),
+    source: Uint32Array.from(pick("source")),
+    authIndex: Uint32Array.from(pick("authIndex")),
+    epochSeconds: Float64Array.from(pick("epochSeconds")),
+    nanos: Int32Array.from(pick("nanos")),
+    offsetSeconds: Int32Array.from(pick("offsetSeconds")),
+    failed: Uint8Array.from(pick("failed")),
+    latencyMs: Float64Array.from(pick("latencyMs")),
+    inputTokens: Float64Array.from(pick("inputTokens")),
+    outputTokens: Float64Array.from(pick("outputTokens")),
+    reasoningTokens: Float64Array.from(pick("reasoningTokens")),
+    cachedTokens: Float64Array.from(pick("cachedTokens")),
+    totalTokens: Float64Array.from(pick("totalTokens")),
+  };
+}
+
+/** A deterministic chunk of `count` details over a handful of strings. */
+export function sampleChunk(count: number): DetailChunk {
+  const rows: Row[] = Array.from({ length: count }, (_, i) => ({
+    api: i % 3,
+    model: 3 + (i % 2),
+    source: 5 + (i % 2),
+    authIndex: 7,
+    epochSeconds: 1_768_027_619 + i,
+    nanos: (i * 7919) % 1_000_000_000,
+    offsetSeconds: 28_800,
+    failed: i % 11 === 0 ? 1 : 0,
+    latencyMs: 200 + (i % 1000),
+    inputTokens: 100 + (i % 5000),
+    outputTokens: 30 + (i % 700),
+    reasoningTokens: i % 13,
+    cachedTokens: i % 2 === 0 ? 0 : 64,
+    totalTokens: 142 + (i % 5700),
+  }));
+  return {
+    sourceTopic: "usage.records",
+    partition: 3,
+    generation: 12,
+    writerEpoch: 2,
+    chunkIndex: 0,
+    detailOffset: 0,
+    columns: columnsOf(["sk-a", "sk-b", "POST /v1/messages", "gpt-5", "claude-sonnet-4-5", "alice@example.com", "bob@example.org", "0"], rows),
+  };
+}

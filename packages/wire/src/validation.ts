@@ -2,11 +2,20 @@ import { timestampProblem, type Timestamp, type UsageRecord } from "@usage-ledge
 import { WireError } from "./errors";
 
 /**
- * The largest integer magnitude on the wire: every Avro long must be within ±9,007,199,254,740,990
- * (2^53 − 2), the range avsc encodes and decodes exactly (its bound is one below
- * `Number.MAX_SAFE_INTEGER` on each side).
+ * The largest Avro long on the wire, 9,007,199,254,740,990 (2^53 − 2): avsc refuses to write or read
+ * beyond it.
  */
 export const MAX_WIRE_INTEGER = 9_007_199_254_740_990;
+
+/**
+ * The smallest Avro long on the wire, −4,503,599,627,370,496 (−2^52). avsc's own bound is
+ * −(2^53 − 2), but it zigzag-encodes in float arithmetic: below −2^52 the odd zigzag value is not
+ * exact, and −(2^52 + 1) would come back as +(2^52 + 1).
+ */
+export const MIN_WIRE_INTEGER = -4_503_599_627_370_496;
+
+/** The wire integer range as text, for messages. */
+export const WIRE_INTEGER_RANGE = `${String(MIN_WIRE_INTEGER)}..${String(MAX_WIRE_INTEGER)}`;
 
 /** Largest Avro int. */
 export const MAX_AVRO_INT = 2_147_483_647;
@@ -41,7 +50,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * Checks a usage record against the wire's rules; throws a {@link WireError} on the first breach:
  * `WIRE_INVALID_FIELD` (a field of the wrong type, a lone UTF-16 surrogate, a status code outside
  * 0..999, a negative latency), `WIRE_UNSAFE_INTEGER` (a count or latency that is not an integer
- * within ±{@link MAX_WIRE_INTEGER}), `WIRE_NEGATIVE_TOKENS`, `WIRE_TIMESTAMP_OUT_OF_RANGE` (see
+ * in {@link MIN_WIRE_INTEGER}..{@link MAX_WIRE_INTEGER}), `WIRE_NEGATIVE_TOKENS`, `WIRE_TIMESTAMP_OUT_OF_RANGE` (see
  * {@link validateTimestamp}) or `WIRE_STRING_TOO_LONG` (over {@link STRING_LIMITS}). Run by the encoder and by the decoder.
  */
 export function validateUsageRecord(record: UsageRecord): void {
@@ -117,16 +126,21 @@ export function validateTimestamp(timestamp: Timestamp, name = "timestamp"): voi
 
 /**
  * Checks a wire integer (an Avro long): `WIRE_INVALID_FIELD` if not a number, `WIRE_UNSAFE_INTEGER`
- * if not an integer within ±{@link MAX_WIRE_INTEGER}.
+ * if not an integer in {@link MIN_WIRE_INTEGER}..{@link MAX_WIRE_INTEGER}.
  */
 export function checkWireInteger(value: unknown, name: string): number {
   if (typeof value !== "number") {
     throw invalidField(name, `must be a number, got ${typeof value}`);
   }
-  if (!Number.isInteger(value) || Math.abs(value) > MAX_WIRE_INTEGER) {
-    throw new WireError("WIRE_UNSAFE_INTEGER", `${name}: ${String(value)} is not an integer within ±${String(MAX_WIRE_INTEGER)}`);
+  if (!isWireInteger(value)) {
+    throw new WireError("WIRE_UNSAFE_INTEGER", `${name}: ${String(value)} is not an integer in ${WIRE_INTEGER_RANGE}`);
   }
   return value;
+}
+
+/** Whether a number is an integer an Avro long carries exactly through avsc (see {@link MIN_WIRE_INTEGER}). */
+export function isWireInteger(value: number): boolean {
+  return Number.isInteger(value) && value >= MIN_WIRE_INTEGER && value <= MAX_WIRE_INTEGER;
 }
 
 /** Whether a value is an integer in 0..max (counters, partitions, generations, offsets). */

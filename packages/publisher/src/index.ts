@@ -1,0 +1,11 @@
+export { UsagePublisher, createPublisher } from "./publisher";
+export type { CloseOptions, DeliveryFailure, DeliveryReport, PublishAck, PublisherStats } from "./publisher";
+export { DEFAULT_TOPIC } from "./options";
+export type { BatchOptions, PublisherOptions, WhenFull } from "./options";
+export { PUBLISHER_ERROR_CODES, PublisherError, isPublisherError } from "./errors";
+export type { PublisherErrorCode, PublisherErrorOptions } from "./errors";
+export { createMonotonicClock, fromEpochNanos, processClock, toEpochNanos } from "./clock";
+export type { MonotonicClockOptions } from "./clock";
+export { statisticsKey } from "./statistics-key";
+export { kafkaLogCreator, silentLogger } from "./logger";
+export type { PublisherLogger } from "./logger";

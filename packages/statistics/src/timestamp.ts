@@ -92,7 +92,11 @@ export function localYear(ts: Timestamp): number {
  */
 export function timestampProblem(ts: Timestamp): string | undefined {
   if (typeof ts !== "object" || ts === null) return "not a timestamp object";
-  const { epochSeconds, nanos, offsetSeconds } = ts;
+  return timestampFieldsProblem(ts.epochSeconds, ts.nanos, ts.offsetSeconds);
+}
+
+/** {@link timestampProblem} of the three fields of a timestamp. */
+export function timestampFieldsProblem(epochSeconds: number, nanos: number, offsetSeconds: number): string | undefined {
   if (!Number.isSafeInteger(epochSeconds)) return "epochSeconds is not a safe integer";
   if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) return "nanos is not an integer in 0..999999999";
   if (!Number.isInteger(offsetSeconds) || offsetSeconds % 60 !== 0) return "offsetSeconds is not a whole number of minutes";

@@ -1,0 +1,552 @@
+import { Kafka, Partitioners } from "kafkajs";
+import type { Admin, Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, Producer } from "kafkajs";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { createSystemClock } from "@usage-ledger/statistics";
+import type { Clock, ParsedSnapshot, RequestStatistics } from "@usage-ledger/statistics";
+import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
+import type { GenerationEvent } from "@usage-ledger/snapshots";
+import { FleetView } from "./fleet-view";
+import { importSnapshot } from "./import";
+import type { ImportResult } from "./import";
+import { BatchHandler } from "./ingest/batch-handler";
+import { DeadLetterSink } from "./ingest/dead-letter";
+import { kafkaLogCreator, kafkaLogLevelFor } from "./logging";
+import { createAggregatorMetrics } from "./metrics";
+import type { AggregatorMetrics } from "./metrics";
+import { PartitionOwnership } from "./partition-ownership";
+import type { Ownership, PartitionPhase } from "./partition-ownership";
+import { createPartitionRouter } from "./partition-routing";
+import type { AggregatorEvent, PartitionState, RestoreReport } from "./partition-state";
+import { PartitionRestorer } from "./recovery/partition-restorer";
+import { SnapshotScheduler } from "./recovery/snapshot-scheduler";
+import type { SnapshotFaults } from "./recovery/snapshot-scheduler";
+import { ensureRecordTopics } from "./topics";
+
+/** Every error code of the aggregator core (documented in services/aggregator/README.md). */
+export const AGGREGATOR_ERROR_CODES = [
+  "AGGREGATOR_INVALID_OPTIONS",
+  "AGGREGATOR_NOT_STARTED",
+  "AGGREGATOR_STOPPED",
+  "AGGREGATOR_IMPORT_FAILED",
+  "AGGREGATOR_APPLY_FAILED",
+] as const;
+
+/** One of {@link AGGREGATOR_ERROR_CODES}. */
+export type AggregatorErrorCode = (typeof AGGREGATOR_ERROR_CODES)[number];
+
+/**
+ * An error of the aggregator core. `AGGREGATOR_APPLY_FAILED` is never thrown: it is the reason
+ * header of a record sent to the DLQ for an error neither packages/wire nor packages/statistics
+ * coded (a bug), so that the aggregator carries on.
+ */
+export class AggregatorError extends Error {
+  override readonly name = "AggregatorError";
+  readonly code: AggregatorErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: AggregatorErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** Options of {@link createAggregator}. */
+export interface AggregatorOptions {
+  readonly brokers: string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  /** This instance's name (logs, events). */
+  readonly instanceId: string;
+  readonly recordsTopic: string;
+  readonly dlqTopic: string;
+  readonly snapshotsTopic: string;
+  /** Partitions of the records topic when this instance creates it. */
+  readonly partitions: number;
+  /** Write a generation per owned partition at least this often while it changes... */
+  readonly snapshotIntervalMs: number;
+  /** ...or after this many records, whichever comes first. */
+  readonly snapshotEveryRecords: number;
+  /** Every this many generations of a partition, a full compaction instead of an incremental one. */
+  readonly fullSnapshotEvery: number;
+  /** Injected logger; kafkajs's logs are routed into it too. */
+  readonly logger: Logger;
+  /** Registry the metrics go into; default: a new one (see `Aggregator.metrics`). */
+  readonly metrics?: Registry;
+  /** Consumer group session timeout; default 30 s. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval; default 3 s (must be below the session timeout). */
+  readonly heartbeatIntervalMs?: number;
+  /** Rebalance timeout; default 60 s. */
+  readonly rebalanceTimeoutMs?: number;
+  /** max.message.bytes of the records topic when created; default 1,048,588. */
+  readonly maxMessageBytes?: number;
+  /** "Now" for imported details without a timestamp; default: a strictly increasing UTC clock. */
+  readonly clock?: Clock;
+  /** Receives the event log (ownership, restores, batches, generations, dead letters). */
+  readonly onEvent?: (event: AggregatorEvent) => void;
+  /** Test-only fault injection into snapshot writing (see {@link SnapshotFaults}). */
+  readonly faults?: SnapshotFaults;
+}
+
+/** One owned partition as readiness reports it. */
+export interface PartitionReadiness {
+  readonly partition: number;
+  readonly state: PartitionPhase;
+}
+
+/** Counters for tests and the terminal dashboard. */
+export interface AggregatorProgress {
+  /** Records and imported details added since start. */
+  readonly applied: number;
+  /** Records and imported details skipped as duplicates since start. */
+  readonly duplicates: number;
+  /** Records with a blank API name (the seed's merge ignores them). */
+  readonly ignored: number;
+  /** Records sent to the DLQ since start. */
+  readonly dlq: number;
+  /** Import batches consumed since start. */
+  readonly importBatches: number;
+  /** Records replayed after restores, in total. */
+  readonly replayed: number;
+  /** Every restore of this instance, oldest first, with what each replayed. */
+  readonly restores: readonly RestoreReport[];
+  /** Sum of the owned live partitions' lags (high watermark minus next offset). */
+  readonly lag: number;
+  readonly partitions: ReadonlyArray<{
+    readonly partition: number;
+    readonly state: PartitionPhase;
+    readonly nextOffset: number | undefined;
+    readonly lag: number | undefined;
+  }>;
+  /** Snapshot generations written since start. */
+  readonly snapshots: number;
+}
+
+/** A running aggregator instance. */
+export interface Aggregator {
+  /** Ensures the topics, joins the group, restores and consumes. Resolves once the group is joined. */
+  start(): Promise<void>;
+  /** Stops applying, writes a final generation per owned partition, leaves the group, disconnects. */
+  stop(): Promise<void>;
+  /** The partitions this instance owns now (restoring or live), ascending. */
+  ownedPartitions(): number[];
+  /** Ready when joined and every owned partition is live. */
+  readiness(): { ready: boolean; partitions: PartitionReadiness[] };
+  /**
+   * This instance's live statistics of its owned, restored partitions, merged. Kept incrementally:
+   * read it, do not change it (it is rebuilt when the owned set shrinks).
+   */
+  localStatistics(): RequestStatistics;
+  /**
+   * Fleet-wide statistics: the owned partitions live, the others from their latest snapshot
+   * generations. Kept incrementally (merging only what is new): read it, do not change it.
+   */
+  fleetStatistics(): RequestStatistics;
+  /** Durable import through the records topic (see `importSnapshot` in src/import.ts). */
+  importSnapshot(snapshot: ParsedSnapshot): Promise<ImportResult>;
+  readonly metrics: Registry;
+  progress(): AggregatorProgress;
+}
+
+/** Creates an aggregator (nothing connects before `start`). Throws `AGGREGATOR_INVALID_OPTIONS`. */
+export function createAggregator(options: AggregatorOptions): Aggregator {
+  validateOptions(options);
+  return new AggregatorService(options);
+}
+
+function validateOptions(options: AggregatorOptions): void {
+  const problems: string[] = [];
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) problems.push("brokers must list at least one host:port");
+  for (const name of ["clientId", "groupId", "instanceId", "recordsTopic", "dlqTopic", "snapshotsTopic"] as const) {
+    if (typeof options[name] !== "string" || options[name] === "") problems.push(`${name} must be a non-empty string`);
+  }
+  for (const name of ["partitions", "snapshotIntervalMs", "snapshotEveryRecords", "fullSnapshotEvery"] as const) {
+    if (!Number.isSafeInteger(options[name]) || options[name] < 1) problems.push(`${name} must be a positive integer`);
+  }
+  if (new Set([options.recordsTopic, options.dlqTopic, options.snapshotsTopic]).size !== 3) {
+    problems.push("recordsTopic, dlqTopic and snapshotsTopic must differ");
+  }
+  if (problems.length > 0) throw new AggregatorError("AGGREGATOR_INVALID_OPTIONS", `invalid aggregator options: ${problems.join("; ")}`);
+}
+
+type Lifecycle = "created" | "starting" | "running" | "stopping" | "stopped";
+
+class AggregatorService implements Aggregator {
+  readonly metrics: Registry;
+  private readonly options: AggregatorOptions;
+  private readonly logger: Logger;
+  private readonly kafka: Kafka;
+  private readonly instrumentation: AggregatorMetrics;
+  private readonly ownership = new PartitionOwnership<PartitionState>();
+  private readonly handler: BatchHandler;
+  private readonly scheduler: SnapshotScheduler;
+  private readonly restorer: PartitionRestorer;
+  private readonly fleet: FleetView;
+  private readonly clock: Clock;
+  private readonly restores: RestoreReport[] = [];
+  private lifecycle: Lifecycle = "created";
+  private joined = false;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private consumer: Consumer | undefined;
+  private recordsPartitions = 0;
+  private recordsMaxMessageBytes = 0;
+  private importQueue: Promise<unknown> = Promise.resolve();
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: AggregatorOptions) {
+    this.options = options;
+    this.logger = options.logger.child({ component: "aggregator", instanceId: options.instanceId });
+    this.instrumentation = createAggregatorMetrics(options.metrics);
+    this.metrics = this.instrumentation.registry;
+    this.clock = options.clock ?? createSystemClock();
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: kafkaLogLevelFor(options.logger),
+      logCreator: kafkaLogCreator(options.logger),
+    });
+    const emit = (event: AggregatorEvent): void => this.emit(event);
+    this.scheduler = new SnapshotScheduler({
+      ownership: this.ownership,
+      intervalMs: options.snapshotIntervalMs,
+      everyRecords: options.snapshotEveryRecords,
+      metrics: this.instrumentation,
+      logger: this.logger,
+      emit,
+    });
+    this.handler = new BatchHandler({
+      ownership: this.ownership,
+      deadLetters: new DeadLetterSink({
+        producer: () => this.requireProducer(),
+        dlqTopic: options.dlqTopic,
+        sourceTopic: options.recordsTopic,
+      }),
+      metrics: this.instrumentation,
+      logger: this.logger,
+      emit,
+      stopping: () => this.lifecycle === "stopping" || this.lifecycle === "stopped",
+      afterBatch: (state) => this.scheduler.afterBatch(state),
+    });
+    this.restorer = new PartitionRestorer({
+      kafka: this.kafka,
+      admin: () => this.requireAdmin(),
+      producer: () => this.requireProducer(),
+      consumer: () => this.consumer,
+      recordsTopic: options.recordsTopic,
+      fullSnapshotEvery: options.fullSnapshotEvery,
+      ownership: this.ownership,
+      metrics: this.instrumentation,
+      logger: this.logger,
+      emit,
+      beforeRestore: (partitions) => this.scheduler.finalWritesOf(partitions),
+      onRestored: (report) => this.restores.push(report),
+      active: () => this.lifecycle === "running" || this.lifecycle === "starting",
+      faults: options.faults,
+    });
+    this.fleet = new FleetView({
+      kafka: this.kafka,
+      snapshotsTopic: options.snapshotsTopic,
+      recordsTopic: options.recordsTopic,
+      logger: this.logger,
+      clock: this.clock,
+      onGeneration: (event) => this.onSnapshotGeneration(event),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.lifecycle !== "created") throw new AggregatorError("AGGREGATOR_STOPPED", `start() called in state ${this.lifecycle}`);
+    this.lifecycle = "starting";
+    const admin = this.kafka.admin();
+    this.admin = admin;
+    await admin.connect();
+    const topics = await ensureRecordTopics(admin, {
+      recordsTopic: this.options.recordsTopic,
+      dlqTopic: this.options.dlqTopic,
+      partitions: this.options.partitions,
+      maxMessageBytes: this.options.maxMessageBytes,
+      logger: this.logger,
+    });
+    this.recordsPartitions = topics.partitions;
+    this.recordsMaxMessageBytes = topics.maxMessageBytes;
+    const snapshotTopic = await ensureSnapshotTopic(admin, { topic: this.options.snapshotsTopic, logger: this.logger });
+    this.restorer.setSnapshotTopic(snapshotTopic);
+    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    await producer.connect();
+    this.producer = producer;
+    this.fleet.start();
+    await this.startConsumer();
+    this.scheduler.start();
+    this.lifecycle = "running";
+    this.logger.info(
+      { recordsTopic: this.options.recordsTopic, partitions: this.recordsPartitions, groupId: this.options.groupId },
+      "aggregator started",
+    );
+  }
+
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60_000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxWaitTimeInMs: 250,
+      retry: { retries: 8, restartOnFailure: async () => true },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(consumer, event));
+    consumer.on(consumer.events.CRASH, (event) => this.onCrash(consumer, event));
+    consumer.on(consumer.events.STOP, () => this.releaseAll("consumer stopped"));
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.options.recordsTopic], fromBeginning: true });
+    // Offsets come from the snapshot manifests: kafkajs only fetches, never auto-resolves or commits.
+    await consumer.run({ eachBatch: this.handler.eachBatch, eachBatchAutoResolve: false, autoCommit: false });
+  }
+
+  /** Runs synchronously inside kafkajs's join, before the first fetch of the new generation. */
+  private onGroupJoin(consumer: Consumer, event: ConsumerGroupJoinEvent): void {
+    if (consumer !== this.consumer) return;
+    const assigned = event.payload.memberAssignment[this.options.recordsTopic] ?? [];
+    const change = this.ownership.join(event.payload.memberId, assigned);
+    this.joined = true;
+    this.emit({ type: "joined", memberId: event.payload.memberId, partitions: [...assigned].sort((a, b) => a - b) });
+    for (const lost of change.revoked) this.revoke(lost, "not assigned any more");
+    const topic = this.options.recordsTopic;
+    const restoring = [...change.acquired, ...change.retained.filter((ownership) => ownership.phase === "restoring")];
+    if (restoring.length > 0) consumer.pause([{ topic, partitions: restoring.map((ownership) => ownership.partition) }]);
+    for (const kept of change.retained) {
+      const state = kept.state;
+      if (kept.phase !== "live" || state === undefined) continue;
+      // kafkajs resumes a kept partition from the committed offset: our statistics end at nextOffset.
+      consumer.seek({ topic, partition: kept.partition, offset: String(state.nextOffset) });
+      this.emit({ type: "retained", partition: kept.partition, token: kept.token, nextOffset: state.nextOffset });
+    }
+    for (const ownership of change.acquired) this.emit({ type: "acquired", partition: ownership.partition, token: ownership.token });
+    if (change.acquired.length > 0) this.restorer.restore(change.acquired);
+    this.updateOwnershipGauges();
+  }
+
+  /**
+   * A generation of a partition this instance holds live, written under a NEWER epoch than the one
+   * it claimed: another instance restored and claimed the partition meanwhile, so this instance's
+   * generations would be ignored from now on. Restore the partition again (claiming a newer epoch).
+   */
+  private onSnapshotGeneration(event: GenerationEvent): void {
+    const ownership = this.ownership.live(event.partition);
+    const state = ownership?.state;
+    if (ownership === undefined || state === undefined || event.epoch <= state.writer.epoch) return;
+    const consumer = this.consumer;
+    if (consumer === undefined || this.lifecycle !== "running") return;
+    const renewed = this.ownership.renew(event.partition);
+    if (renewed === undefined) return;
+    this.logger.warn(
+      { partition: event.partition, ourEpoch: state.writer.epoch, theirEpoch: event.epoch },
+      "a newer writer claimed a partition this instance holds: restoring it again",
+    );
+    this.revoke(renewed.revoked, "a newer writer epoch appeared");
+    consumer.pause([{ topic: this.options.recordsTopic, partitions: [event.partition] }]);
+    this.emit({ type: "acquired", partition: event.partition, token: renewed.acquired.token });
+    this.restorer.restore([renewed.acquired]);
+    this.updateOwnershipGauges();
+  }
+
+  private onCrash(consumer: Consumer, event: ConsumerCrashEvent): void {
+    if (consumer !== this.consumer) return;
+    const { error, restart } = event.payload;
+    this.emit({ type: "crashed", message: error.message, restart });
+    this.logger.error({ err: error, restart }, "consumer crashed");
+    this.releaseAll("consumer crashed");
+    if (!restart && this.lifecycle === "running") {
+      // kafkajs gives up on errors it deems fatal; the aggregator never stops: start a new consumer.
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (this.lifecycle !== "running") return;
+        this.startConsumer().catch((startError: unknown) => {
+          this.logger.error({ err: startError }, "could not restart the consumer");
+          this.onCrash(this.consumer ?? consumer, {
+            ...event,
+            payload: { ...event.payload, error: startError instanceof Error ? startError : new Error(String(startError)), restart: false },
+          });
+        });
+      }, 2_000);
+    }
+  }
+
+  private releaseAll(reason: string): void {
+    const released = this.ownership.releaseAll();
+    this.joined = false;
+    for (const ownership of released) this.revoke(ownership, reason);
+    this.updateOwnershipGauges();
+  }
+
+  /** The ownership is already stale: stop applying, and leave a final generation behind if live. */
+  private revoke(ownership: Ownership<PartitionState>, reason: string): void {
+    this.emit({ type: "revoked", partition: ownership.partition, token: ownership.token, reason });
+    this.instrumentation.consumerLag.remove({ partition: String(ownership.partition) });
+    const state = ownership.state;
+    if (ownership.phase === "live" && state !== undefined && this.lifecycle !== "stopped") {
+      // writeFinal never rejects: failures are logged and reported as events.
+      void this.scheduler.writeFinal(state);
+    }
+  }
+
+  private updateOwnershipGauges(): void {
+    let restoring = 0;
+    let live = 0;
+    for (const ownership of this.ownership.all()) {
+      if (ownership.phase === "live") live++;
+      else restoring++;
+    }
+    this.instrumentation.ownedPartitions.set({ state: "restoring" }, restoring);
+    this.instrumentation.ownedPartitions.set({ state: "live" }, live);
+  }
+
+  async stop(): Promise<void> {
+    if (this.lifecycle === "stopped" || this.lifecycle === "stopping") return;
+    if (this.lifecycle === "created") {
+      this.lifecycle = "stopped";
+      return;
+    }
+    this.lifecycle = "stopping";
+    if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    this.scheduler.stop();
+    const consumer = this.consumer;
+    try {
+      consumer?.pause([{ topic: this.options.recordsTopic }]);
+    } catch {
+      // The consumer is between runs (crashed and restarting): nothing to pause.
+    }
+    await this.handler.idle();
+    await this.scheduler.idle();
+    // Final generations while still a member of the group, so the next owner restores the newest state.
+    const finals = this.ownership
+      .all()
+      .filter((ownership) => ownership.phase === "live" && ownership.state !== undefined)
+      .map((ownership) => this.scheduler.writeFinal(ownership.state as PartitionState));
+    await Promise.allSettled(finals);
+    this.lifecycle = "stopped";
+    await consumer?.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, "consumer disconnect failed"));
+    this.ownership.releaseAll();
+    await this.restorer.idle();
+    await this.fleet.close();
+    await this.producer?.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, "producer disconnect failed"));
+    await this.admin?.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, "admin disconnect failed"));
+    this.emit({ type: "stopped" });
+    this.logger.info("aggregator stopped");
+  }
+
+  ownedPartitions(): number[] {
+    return this.ownership.partitions();
+  }
+
+  readiness(): { ready: boolean; partitions: PartitionReadiness[] } {
+    const partitions = this.ownership.all().map((ownership) => ({ partition: ownership.partition, state: ownership.phase }));
+    const ready = this.lifecycle === "running" && this.joined && partitions.every((partition) => partition.state === "live");
+    return { ready, partitions };
+  }
+
+  localStatistics(): RequestStatistics {
+    return this.fleet.local(this.liveSources());
+  }
+
+  fleetStatistics(): RequestStatistics {
+    return this.fleet.fleet(this.liveSources());
+  }
+
+  private liveSources(): Array<{ partition: number; statistics: RequestStatistics }> {
+    const sources: Array<{ partition: number; statistics: RequestStatistics }> = [];
+    for (const ownership of this.ownership.all()) {
+      if (ownership.phase === "live" && ownership.state !== undefined) {
+        sources.push({ partition: ownership.partition, statistics: ownership.state.statistics });
+      }
+    }
+    return sources;
+  }
+
+  async importSnapshot(snapshot: ParsedSnapshot): Promise<ImportResult> {
+    if (this.lifecycle !== "running") {
+      throw new AggregatorError(
+        this.lifecycle === "created" || this.lifecycle === "starting" ? "AGGREGATOR_NOT_STARTED" : "AGGREGATOR_STOPPED",
+        `cannot import while the aggregator is ${this.lifecycle}`,
+        { retryable: this.lifecycle === "starting" },
+      );
+    }
+    // One import at a time: each decides its counts against the fleet view the previous one left.
+    const run = this.importQueue.then(async () => {
+      try {
+        return await importSnapshot(
+          {
+            producer: this.requireProducer(),
+            recordsTopic: this.options.recordsTopic,
+            partitionFor: createPartitionRouter(this.recordsPartitions),
+            maxMessageBytes: this.recordsMaxMessageBytes,
+            clock: this.clock,
+            fleet: () => this.fleetStatistics(),
+            invalidateFleet: () => this.fleet.invalidate(),
+            logger: this.logger,
+          },
+          snapshot,
+        );
+      } catch (error) {
+        throw new AggregatorError("AGGREGATOR_IMPORT_FAILED", `the import could not be published: ${describe(error)}`, {
+          cause: error,
+          retryable: true,
+        });
+      }
+    });
+    this.importQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  progress(): AggregatorProgress {
+    const counters = this.handler.counters;
+    let lag = 0;
+    const partitions = this.ownership.all().map((ownership) => {
+      const state = ownership.phase === "live" ? ownership.state : undefined;
+      const partitionLag = state === undefined ? undefined : Math.max(0, state.highWatermark - state.nextOffset);
+      lag += partitionLag ?? 0;
+      return { partition: ownership.partition, state: ownership.phase, nextOffset: state?.nextOffset, lag: partitionLag };
+    });
+    return {
+      applied: counters.applied,
+      duplicates: counters.duplicates,
+      ignored: counters.ignored,
+      dlq: counters.deadLetters,
+      importBatches: counters.importBatches,
+      replayed: counters.replayed,
+      restores: this.restores.map((report) => ({ ...report })),
+      lag,
+      partitions,
+      snapshots: this.scheduler.written,
+    };
+  }
+
+  private emit(event: AggregatorEvent): void {
+    if (event.type === "applied") this.logger.debug(event, "batch applied");
+    else this.logger.info(event, event.type);
+    try {
+      this.options.onEvent?.(event);
+    } catch (error) {
+      this.logger.warn({ err: error }, "onEvent listener threw");
+    }
+  }
+
+  private requireProducer(): Producer {
+    if (this.producer === undefined) throw new AggregatorError("AGGREGATOR_NOT_STARTED", "the aggregator has not started");
+    return this.producer;
+  }
+
+  private requireAdmin(): Admin {
+    if (this.admin === undefined) throw new AggregatorError("AGGREGATOR_NOT_STARTED", "the aggregator has not started");
+    return this.admin;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,37 @@
+import { startFleet } from "./fleet";
+import type { FleetHandle, FleetOptions, FleetResult } from "./fleet";
+import { publisherSink } from "./publisher-sink";
+
+export { LOADGEN_ERROR_CODES, LoadgenError } from "./errors";
+export type { LoadgenErrorCode } from "./errors";
+export type { FleetHandle, FleetOptions, FleetResult, FleetSummary, LoadgenLogger, NodeSummary, RecordSink } from "./fleet";
+export { ENDPOINTS, FAILURE_STATUSES, MODELS, NODE_OFFSETS, addNanos, createRecordGenerator, fleetApiKeys } from "./generator";
+export type { ModelProfile, RecordGenerator, RecordGeneratorOptions } from "./generator";
+export { createRandom, weightedSampler, zipfWeights } from "./random";
+export type { Random, WeightedSampler } from "./random";
+export { publisherSink } from "./publisher-sink";
+export type { PublisherSinkOptions } from "./publisher-sink";
+
+function defaultSink(options: FleetOptions): FleetOptions["createSink"] {
+  const brokers = options.brokers;
+  if (brokers === undefined || brokers.length === 0) return undefined;
+  return ({ nodeId }) =>
+    publisherSink({ brokers, nodeId, logger: options.logger, ...(options.topic !== undefined ? { topic: options.topic } : {}) });
+}
+
+/**
+ * Starts a simulated fleet of proxy nodes publishing to Kafka through packages/publisher (or to
+ * `createSink`), and returns a handle with live progress, `stop()` and `done`. Throws
+ * `LOADGEN_INVALID_OPTIONS` for bad options.
+ */
+export function launchFleet(options: FleetOptions): FleetHandle {
+  return startFleet(options, defaultSink(options));
+}
+
+/**
+ * Runs a simulated fleet until `records` distinct records are generated (or `signal` aborts) and
+ * every publish has settled; resolves with the summary and the ground truth.
+ */
+export function runFleet(options: FleetOptions): Promise<FleetResult> {
+  return launchFleet(options).done;
+}

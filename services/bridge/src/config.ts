@@ -1,0 +1,324 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { DEFAULT_TUNING } from "./bridge";
+import { BridgeError, errorMessage } from "./errors";
+import type { BridgeTuning, NodeConfig } from "./node-worker";
+
+/**
+ * The bridge's configuration: environment variables and command-line flags, validated once into a
+ * frozen object. The only module of the bridge that reads `process.env` (in {@link loadBridgeConfig}).
+ * Every setting is listed in README.md ("Configuration").
+ */
+
+/** pino's levels. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** The validated configuration. */
+export interface BridgeConfig {
+  readonly nodes: readonly NodeConfig[];
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly topic: string;
+    readonly dlqTopic: string;
+  };
+  /** Where /healthz and /metrics listen. */
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: LogLevel;
+  /** How long a stop (SIGTERM) may spend delivering batches in hand. */
+  readonly stopDeadlineMs: number;
+  readonly tuning: BridgeTuning;
+}
+
+/** Where {@link parseBridgeConfig} reads from. */
+export interface ConfigSources {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Command-line arguments after the script (`process.argv.slice(2)`). */
+  readonly argv: readonly string[];
+  /** Reads a file named by the config (a key or CA file); default node:fs. */
+  readonly readFile?: (path: string) => string;
+}
+
+/** The default management port of CLIProxyAPI. */
+const DEFAULT_NODE_PORT = 8317;
+
+const hostPort = z.string().trim().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/, "must be host:port");
+
+const tlsSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      ca: z.string().min(1).optional(),
+      caFile: z.string().min(1).optional(),
+      rejectUnauthorized: z.boolean().default(true),
+      servername: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((tls) => tls.ca === undefined || tls.caFile === undefined, "give ca or caFile, not both"),
+]);
+
+const nodeSchema = z
+  .object({
+    address: hostPort,
+    managementKey: z.string().min(1).optional(),
+    managementKeyEnv: z.string().min(1).optional(),
+    managementKeyFile: z.string().min(1).optional(),
+    mode: z.enum(["lpop", "subscribe", "http"]).default("lpop"),
+    tls: tlsSchema.optional(),
+    id: z.string().trim().min(1).max(256).optional(),
+  })
+  .strict()
+  .refine(
+    (node) => [node.managementKey, node.managementKeyEnv, node.managementKeyFile].filter((value) => value !== undefined).length === 1,
+    "give exactly one of managementKey, managementKeyEnv, managementKeyFile",
+  );
+
+type NodeInput = z.infer<typeof nodeSchema>;
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const settingsSchema = z.object({
+  nodes: z.array(nodeSchema).min(1, "at least one node is needed (BRIDGE_NODES or --node)"),
+  brokers: z.array(hostPort).min(1, "at least one Kafka broker is needed (KAFKA_BROKERS or --kafka-brokers)"),
+  clientId: z.string().trim().min(1).default("usage-ledger-bridge"),
+  topic: z.string().trim().min(1).default("usage.records"),
+  dlqTopic: z.string().trim().min(1).default("usage.records.dlq"),
+  host: z.string().trim().min(1).default("0.0.0.0"),
+  port: integer(0, 65_535).default(9470),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  batchSize: integer(1, 10_000).default(DEFAULT_TUNING.batchSize),
+  pollIntervalMs: integer(10, 3_600_000).default(DEFAULT_TUNING.pollIntervalMs),
+  commandTimeoutMs: integer(100, 600_000).default(DEFAULT_TUNING.commandTimeoutMs),
+  stopDeadlineMs: integer(0, 600_000).default(30_000),
+});
+
+/** Flags and the setting each one sets; `--node` repeats. */
+const FLAGS: Readonly<Record<string, keyof z.input<typeof settingsSchema>>> = {
+  "--node": "nodes",
+  "--kafka-brokers": "brokers",
+  "--client-id": "clientId",
+  "--topic": "topic",
+  "--dlq-topic": "dlqTopic",
+  "--host": "host",
+  "--port": "port",
+  "--log-level": "logLevel",
+  "--batch-size": "batchSize",
+  "--poll-interval-ms": "pollIntervalMs",
+  "--command-timeout-ms": "commandTimeoutMs",
+  "--stop-deadline-ms": "stopDeadlineMs",
+};
+
+/** Environment variables and the setting each one sets. */
+const ENV: Readonly<Record<string, keyof z.input<typeof settingsSchema>>> = {
+  BRIDGE_NODES: "nodes",
+  KAFKA_BROKERS: "brokers",
+  BRIDGE_CLIENT_ID: "clientId",
+  BRIDGE_TOPIC: "topic",
+  BRIDGE_DLQ_TOPIC: "dlqTopic",
+  BRIDGE_HOST: "host",
+  BRIDGE_PORT: "port",
+  BRIDGE_LOG_LEVEL: "logLevel",
+  BRIDGE_BATCH_SIZE: "batchSize",
+  BRIDGE_POLL_INTERVAL_MS: "pollIntervalMs",
+  BRIDGE_COMMAND_TIMEOUT_MS: "commandTimeoutMs",
+  BRIDGE_STOP_DEADLINE_MS: "stopDeadlineMs",
+};
+
+/**
+ * Builds the configuration from environment and flags (flags win; `--node` flags replace
+ * BRIDGE_NODES). Throws `BRIDGE_INVALID_CONFIG` listing every problem; never echoes a key.
+ */
+export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
+  const readFile = sources.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  const raw: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(ENV)) {
+    const value = sources.env[name];
+    if (value === undefined || value.trim() === "") continue;
+    raw[setting] = setting === "nodes" ? parseJson(name, value) : setting === "brokers" ? splitList(value) : value;
+  }
+  const flagNodes: unknown[] = [];
+  const args = [...sources.argv];
+  while (args.length > 0) {
+    const arg = args.shift() ?? "";
+    const equals = arg.indexOf("=");
+    const flag = equals === -1 ? arg : arg.slice(0, equals);
+    const setting = FLAGS[flag];
+    if (setting === undefined) throw invalid([`unknown argument ${JSON.stringify(flag)} (flags: ${Object.keys(FLAGS).join(", ")})`]);
+    const value = equals === -1 ? args.shift() : arg.slice(equals + 1);
+    if (value === undefined) throw invalid([`${flag} needs a value`]);
+    if (setting === "nodes") flagNodes.push(parseNodeFlag(value));
+    else raw[setting] = setting === "brokers" ? splitList(value) : value;
+  }
+  if (flagNodes.length > 0) raw.nodes = flagNodes;
+
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw invalid(parsed.error.issues.map((issue) => `${issue.path.length === 0 ? "config" : issue.path.join(".")}: ${issue.message}`));
+  }
+  const settings = parsed.data;
+  const problems: string[] = [];
+  const nodes = settings.nodes.map((node, index) => resolveNode(node, index, sources.env, readFile, problems));
+  const addresses = new Set<string>();
+  for (const node of nodes) {
+    if (addresses.has(node.address)) problems.push(`nodes: ${node.address} is listed twice`);
+    addresses.add(node.address);
+  }
+  if (problems.length > 0) throw invalid(problems);
+
+  const tuning: BridgeTuning = {
+    ...DEFAULT_TUNING,
+    batchSize: settings.batchSize,
+    pollIntervalMs: settings.pollIntervalMs,
+    commandTimeoutMs: settings.commandTimeoutMs,
+    maxBufferedMessages: Math.max(DEFAULT_TUNING.maxBufferedMessages, settings.batchSize * 2),
+  };
+  return deepFreeze({
+    nodes,
+    kafka: { brokers: settings.brokers, clientId: settings.clientId, topic: settings.topic, dlqTopic: settings.dlqTopic },
+    http: { host: settings.host, port: settings.port },
+    logLevel: settings.logLevel,
+    stopDeadlineMs: settings.stopDeadlineMs,
+    tuning,
+  });
+}
+
+/** {@link parseBridgeConfig} over this process's environment and arguments. */
+export function loadBridgeConfig(): BridgeConfig {
+  return parseBridgeConfig({ env: process.env, argv: process.argv.slice(2) });
+}
+
+/**
+ * `--node` value: a JSON object (as one element of BRIDGE_NODES), or
+ * `host:port,key-env=NAME,mode=subscribe,tls=true,ca-file=/ca.pem,reject-unauthorized=false,servername=x,id=y`
+ * (also `key=...` and `key-file=...`; a key on the command line is visible to other local users).
+ */
+function parseNodeFlag(value: string): unknown {
+  if (value.trim().startsWith("{")) return parseJson("--node", value);
+  const [address, ...options] = value.split(",");
+  const node: Record<string, unknown> = { address };
+  const tls: Record<string, unknown> = {};
+  let tlsOn: boolean | undefined;
+  for (const option of options) {
+    const equals = option.indexOf("=");
+    const name = (equals === -1 ? option : option.slice(0, equals)).trim();
+    const text = equals === -1 ? "true" : option.slice(equals + 1).trim();
+    switch (name) {
+      case "key":
+        node.managementKey = text;
+        break;
+      case "key-env":
+        node.managementKeyEnv = text;
+        break;
+      case "key-file":
+        node.managementKeyFile = text;
+        break;
+      case "mode":
+        node.mode = text;
+        break;
+      case "id":
+        node.id = text;
+        break;
+      case "tls":
+        tlsOn = parseBoolean("--node tls", text);
+        break;
+      case "ca-file":
+        tls.caFile = text;
+        break;
+      case "reject-unauthorized":
+        tls.rejectUnauthorized = parseBoolean("--node reject-unauthorized", text);
+        break;
+      case "servername":
+        tls.servername = text;
+        break;
+      default:
+        throw invalid([`--node: unknown option ${JSON.stringify(name)} (key, key-env, key-file, mode, id, tls, ca-file, reject-unauthorized, servername)`]);
+    }
+  }
+  if (Object.keys(tls).length > 0 && tlsOn !== false) node.tls = tls;
+  else if (tlsOn !== undefined) node.tls = tlsOn;
+  return node;
+}
+
+function resolveNode(
+  input: NodeInput,
+  index: number,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (path: string) => string,
+  problems: string[],
+): NodeConfig {
+  const where = `nodes.${index} (${input.address})`;
+  const [host, port] = splitAddress(input.address);
+  let managementKey = input.managementKey ?? "";
+  if (input.managementKeyEnv !== undefined) {
+    managementKey = env[input.managementKeyEnv] ?? "";
+    if (managementKey === "") problems.push(`${where}: environment variable ${input.managementKeyEnv} is empty or not set`);
+  }
+  if (input.managementKeyFile !== undefined) {
+    managementKey = readText(input.managementKeyFile, readFile, `${where}: managementKeyFile`, problems).trim();
+    if (managementKey === "") problems.push(`${where}: managementKeyFile ${input.managementKeyFile} is empty`);
+  }
+  if (port < 1 || port > 65_535) problems.push(`${where}: port ${port} is outside 1..65535`);
+  const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const base = { address, host, port, managementKey, mode: input.mode, id: input.id ?? address };
+  if (input.tls === undefined || input.tls === false) return base;
+  if (input.tls === true) return { ...base, tls: { rejectUnauthorized: true } };
+  const ca = input.tls.caFile === undefined ? input.tls.ca : readText(input.tls.caFile, readFile, `${where}: tls.caFile`, problems);
+  return {
+    ...base,
+    tls: {
+      rejectUnauthorized: input.tls.rejectUnauthorized,
+      ...(ca === undefined ? {} : { ca }),
+      ...(input.tls.servername === undefined ? {} : { servername: input.tls.servername }),
+    },
+  };
+}
+
+function splitAddress(address: string): [string, number] {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (bracketed !== null) return [bracketed[1] ?? "", bracketed[2] === undefined ? DEFAULT_NODE_PORT : Number(bracketed[2])];
+  const colon = address.lastIndexOf(":");
+  if (colon === -1) return [address, DEFAULT_NODE_PORT];
+  return [address.slice(0, colon), Number(address.slice(colon + 1))];
+}
+
+function readText(path: string, readFile: (path: string) => string, what: string, problems: string[]): string {
+  try {
+    return readFile(path);
+  } catch (error) {
+    problems.push(`${what}: cannot read ${path}: ${errorMessage(error)}`);
+    return "";
+  }
+}
+
+function parseJson(what: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalid([`${what} is not valid JSON: ${errorMessage(error)}`]);
+  }
+}
+
+function parseBoolean(what: string, text: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(text)) return true;
+  if (/^(false|0|no|off)$/i.test(text)) return false;
+  throw invalid([`${what}: ${JSON.stringify(text)} is not a boolean`]);
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function invalid(problems: readonly string[]): BridgeError {
+  return new BridgeError("BRIDGE_INVALID_CONFIG", `invalid bridge configuration:\n- ${problems.join("\n- ")}`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -100,6 +100,13 @@ describe("splitDetails", () => {
     expect(encodedSizes[0]).toBeGreaterThan(limit);
   });
 
+  it("re-encodes fuller when the first guess was far too pessimistic", () => {
+    const limit = 32 * 1024;
+    const pieces = [...splitDetails({ from: 0, to: 5000, maxValueBytes: limit, bytesPerDetailHint: 5000, encode: encoder(statistics) })];
+    expectTiling(pieces, 0, 5000, limit);
+    for (const piece of pieces.slice(0, -1)) expect(piece.value.length).toBeGreaterThan(limit / 2);
+  });
+
   it("writes nothing for an empty range", () => {
     expect([...splitDetails({ from: 5, to: 5, maxValueBytes: 1000, encode: encoder(statistics) })]).toEqual([]);
   });
@@ -107,7 +114,7 @@ describe("splitDetails", () => {
   it("refuses a detail that alone exceeds the limit with SNAPSHOT_OVERSIZE", () => {
     let caught: unknown;
     try {
-      [...splitDetails({ from: 0, to: 10, maxValueBytes: 120, encode: encoder(statistics) })].length;
+      Array.from(splitDetails({ from: 0, to: 10, maxValueBytes: 120, encode: encoder(statistics) }));
     } catch (error) {
       caught = error;
     }

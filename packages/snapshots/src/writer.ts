@@ -35,6 +35,12 @@ export interface SnapshotWriterOptions {
   /** Clock of the manifests' `written_at`. Default: the system clock. */
   readonly clock?: Clock;
   readonly logger?: SnapshotLogger;
+  /**
+   * Runs after a generation's chunks are acknowledged and before its manifest is sent (for fault
+   * tests: a crash or throw here leaves a half-written generation). A throw fails the generation
+   * with that error; its chunks become orphans.
+   */
+  readonly beforeManifest?: (info: { readonly generation: number; readonly chunkKeys: readonly string[] }) => void | Promise<void>;
 }
 
 /** What one written generation cost ({@link SnapshotWriter.writeGeneration}, {@link SnapshotWriter.claim}). */
@@ -106,6 +112,7 @@ export class SnapshotWriter {
   private readonly maxInFlight: number;
   private readonly clock: Clock;
   private readonly logger: SnapshotLogger;
+  private readonly beforeManifest: SnapshotWriterOptions["beforeManifest"];
   private nextGeneration: number;
   private claimed = false;
   /** The generation in force: its number, chunks and detail count. */
@@ -132,6 +139,7 @@ export class SnapshotWriter {
     this.maxInFlight = positive(options.maxInFlight ?? 4, "maxInFlight");
     this.clock = options.clock ?? createSystemClock();
     this.logger = options.logger ?? silentLogger;
+    this.beforeManifest = options.beforeManifest;
     this.epoch = restored.fence.epoch + 1;
     this.nextGeneration = restored.fence.generation + 1;
     const key = manifestKey({ sourceTopic: this.sourceTopic, partition: this.partition, epoch: this.epoch });
@@ -259,6 +267,7 @@ export class SnapshotWriter {
       }
       await Promise.all(inFlight);
       if (failure !== undefined) throw failure instanceof Error ? failure : new Error(errorMessage(failure));
+      await this.beforeManifest?.({ generation, chunkKeys: [...sent] });
 
       const chunks = kind === "full" ? newChunks : [...(previous?.chunks ?? []), ...newChunks];
       const manifest = encodeManifestRecord({

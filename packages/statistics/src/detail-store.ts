@@ -1,6 +1,7 @@
 import { StatisticsError } from "./errors";
 import { formatGoRfc3339Nano } from "./rfc3339";
 import { IntColumn } from "./int-column";
+import { PairTable } from "./pair-table";
 import { StringTable } from "./string-table";
 
 /*
@@ -95,20 +96,17 @@ export class DetailStore {
   readonly groupRequests: number[] = [];
   readonly groupTokens: number[] = [];
 
-  // Contexts: distinct (group, source, auth index, offset, failed) tuples.
-  contextCount = 0;
-  contextGroup = new Uint32Array(64);
-  contextSource = new Uint32Array(64);
-  contextAuth = new Uint32Array(64);
-  contextOffset = new Int32Array(64);
-  contextFailed = new Uint8Array(64);
-  private contextSlots = new Int32Array(128);
+  /** (group, offset * 2 + failed) pairs. */
+  readonly contexts = new PairTable();
+  /** (source string id, auth index string id) pairs. */
+  readonly creds = new PairTable();
 
   // Rows.
   count = 0;
   capacity: number;
   epochBase = 0;
-  rowContext: Uint32Array;
+  rowContext: Int32Array;
+  rowCred: Int32Array;
   readonly epoch: IntColumn;
   nanos: Int32Array;
   readonly latency: IntColumn;
@@ -140,7 +138,8 @@ export class DetailStore {
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, Math.floor(initialCapacity));
-    this.rowContext = new Uint32Array(this.capacity);
+    this.rowContext = new Int32Array(this.capacity);
+    this.rowCred = new Int32Array(this.capacity);
     this.epoch = new IntColumn(this.capacity);
     this.nanos = new Int32Array(this.capacity);
     this.latency = new IntColumn(this.capacity);
@@ -182,6 +181,31 @@ export class DetailStore {
     return this.epoch.get(row) + this.epochBase;
   }
 
+  /** Model group of `row`. */
+  groupOf(row: number): number {
+    return this.contexts.first[this.rowContext[row]!]!;
+  }
+
+  /** UTC offset (seconds) of `row`. */
+  offsetOf(row: number): number {
+    return this.contexts.second[this.rowContext[row]!]! >> 1;
+  }
+
+  /** True when `row` failed. */
+  failedOf(row: number): boolean {
+    return (this.contexts.second[this.rowContext[row]!]! & 1) === 1;
+  }
+
+  /** Source string id of `row`. */
+  sourceOf(row: number): number {
+    return this.creds.first[this.rowCred[row]!]!;
+  }
+
+  /** Auth index string id of `row`. */
+  authOf(row: number): number {
+    return this.creds.second[this.rowCred[row]!]!;
+  }
+
   /**
    * Stores one detail and updates every aggregate. In "merge" mode a detail whose seed dedup key is
    * already stored is skipped (returns false) and negative totals count as 0 in the global and
@@ -205,7 +229,8 @@ export class DetailStore {
     if (this.count >= this.capacity) this.grow(this.count + 1);
     const row = this.count;
     if (row === 0) this.epochBase = d.epochSeconds;
-    this.rowContext[row] = this.contextFor(group, d);
+    this.rowContext[row] = this.contexts.intern(group, d.offsetSeconds * 2 + (d.failed ? 1 : 0));
+    this.rowCred[row] = this.creds.intern(d.sourceId, d.authId);
     this.epoch.set(row, d.epochSeconds - this.epochBase);
     this.nanos[row] = d.nanos;
     this.latency.set(row, d.latencyMs);
@@ -295,11 +320,12 @@ export class DetailStore {
 
   private sameKey(row: number, group: number, d: PendingDetail): boolean {
     const context = this.rowContext[row]!;
+    const cred = this.rowCred[row]!;
     return (
-      this.contextGroup[context] === group &&
-      this.contextSource[context] === d.sourceId &&
-      this.contextAuth[context] === d.authId &&
-      this.contextFailed[context] === (d.failed ? 1 : 0) &&
+      this.contexts.first[context] === group &&
+      (this.contexts.second[context]! & 1) === (d.failed ? 1 : 0) &&
+      this.creds.first[cred] === d.sourceId &&
+      this.creds.second[cred] === d.authId &&
       this.nanos[row] === d.nanos &&
       this.epoch.get(row) + this.epochBase === d.epochSeconds &&
       this.total.get(row) === d.total &&
@@ -340,82 +366,17 @@ export class DetailStore {
     this.indexCapacity = capacity;
   }
 
-  private contextFor(group: number, d: PendingDetail): number {
-    const failed = d.failed ? 1 : 0;
-    let h = mix(0x3c6ef372, group);
-    h = mix(h, d.sourceId);
-    h = mix(h, d.authId);
-    h = mix(h, d.offsetSeconds);
-    h = finish(mix(h, failed));
-    const slots = this.contextSlots;
-    const mask = slots.length - 1;
-    let slot = h & mask;
-    for (;;) {
-      const stored = slots[slot]!;
-      if (stored === 0) break;
-      const c = stored - 1;
-      if (
-        this.contextGroup[c] === group &&
-        this.contextSource[c] === d.sourceId &&
-        this.contextAuth[c] === d.authId &&
-        this.contextOffset[c] === d.offsetSeconds &&
-        this.contextFailed[c] === failed
-      ) {
-        return c;
-      }
-      slot = (slot + 1) & mask;
-    }
-    const id = this.contextCount;
-    if (id >= MAX_ROWS) throw new StatisticsError("STATS_CAPACITY_EXCEEDED", "too many distinct detail contexts");
-    if (id === this.contextGroup.length) this.growContexts();
-    this.contextGroup[id] = group;
-    this.contextSource[id] = d.sourceId;
-    this.contextAuth[id] = d.authId;
-    this.contextOffset[id] = d.offsetSeconds;
-    this.contextFailed[id] = failed;
-    this.contextCount = id + 1;
-    if (2 * this.contextCount > this.contextSlots.length) this.rehashContexts();
-    else slots[slot] = id + 1;
-    return id;
-  }
-
-  private growContexts(): void {
-    const capacity = this.contextGroup.length * 2;
-    const copy = <T extends Uint32Array | Int32Array | Uint8Array>(old: T, next: T): T => {
-      next.set(old);
-      return next;
-    };
-    this.contextGroup = copy(this.contextGroup, new Uint32Array(capacity));
-    this.contextSource = copy(this.contextSource, new Uint32Array(capacity));
-    this.contextAuth = copy(this.contextAuth, new Uint32Array(capacity));
-    this.contextOffset = copy(this.contextOffset, new Int32Array(capacity));
-    this.contextFailed = copy(this.contextFailed, new Uint8Array(capacity));
-  }
-
-  private rehashContexts(): void {
-    const slots = new Int32Array(this.contextSlots.length * 2);
-    const mask = slots.length - 1;
-    for (let c = 0; c < this.contextCount; c++) {
-      let h = mix(0x3c6ef372, this.contextGroup[c]!);
-      h = mix(h, this.contextSource[c]!);
-      h = mix(h, this.contextAuth[c]!);
-      h = mix(h, this.contextOffset[c]!);
-      h = finish(mix(h, this.contextFailed[c]!));
-      let slot = h & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = c + 1;
-    }
-    this.contextSlots = slots;
-  }
-
   /** Makes room for at least `needed` rows. */
   private grow(needed: number): void {
     if (needed > MAX_ROWS) throw new StatisticsError("STATS_CAPACITY_EXCEEDED", `more than ${MAX_ROWS} details`);
     const capacity = Math.min(MAX_ROWS, grownCapacity(this.capacity, needed));
     const used = this.count;
-    const rowContext = new Uint32Array(capacity);
+    const rowContext = new Int32Array(capacity);
     rowContext.set(this.rowContext.subarray(0, used));
     this.rowContext = rowContext;
+    const rowCred = new Int32Array(capacity);
+    rowCred.set(this.rowCred.subarray(0, used));
+    this.rowCred = rowCred;
     const nanos = new Int32Array(capacity);
     nanos.set(this.nanos.subarray(0, used));
     this.nanos = nanos;
@@ -425,13 +386,11 @@ export class DetailStore {
     this.capacity = capacity;
   }
 
-  /** Bytes held by typed arrays (columns, contexts, index): the resident cost of the details. */
+  /** Bytes held by typed arrays (columns, pair tables, index): the resident cost of the details. */
   typedArrayBytes(): number {
     const columns = [this.epoch, this.latency, this.input, this.output, this.reasoning, this.cached, this.total];
-    let bytes = this.rowContext.byteLength + this.nanos.byteLength + this.index.byteLength + this.contextSlots.byteLength;
+    let bytes = this.rowContext.byteLength + this.rowCred.byteLength + this.nanos.byteLength + this.index.byteLength;
     for (const column of columns) bytes += column.data.byteLength;
-    bytes += this.contextGroup.byteLength + this.contextSource.byteLength + this.contextAuth.byteLength;
-    bytes += this.contextOffset.byteLength + this.contextFailed.byteLength;
-    return bytes;
+    return bytes + this.contexts.byteLength + this.creds.byteLength;
   }
 }

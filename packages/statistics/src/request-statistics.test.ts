@@ -378,6 +378,7 @@ describe("store lifecycle", () => {
     expect(stats.details).toBe(n);
     expect(stats.capacity).toBeGreaterThanOrEqual(n);
     expect(stats.contexts).toBe(1);
+    expect(stats.credentials).toBe(1);
   });
 
   it("builds a store from several snapshots", () => {

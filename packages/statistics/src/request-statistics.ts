@@ -44,8 +44,10 @@ export interface StorageStats {
   /** Bytes of every typed array: columns, context table and dedup index. */
   readonly typedArrayBytes: number;
   readonly strings: number;
-  /** Distinct (API, model, source, auth index, offset, failed) tuples. */
+  /** Distinct (API, model, offset, failed) tuples. */
   readonly contexts: number;
+  /** Distinct (source, auth index) pairs. */
+  readonly credentials: number;
 }
 
 function invalidRecord(why: string): never {
@@ -369,18 +371,17 @@ export class RequestStatistics {
       return value;
     };
     const columns = allocateDetailColumns(to - from, strings);
-    const { rowContext, contextGroup, contextSource, contextAuth, contextOffset, contextFailed, nanos } = store;
+    const nanos = store.nanos;
     for (let row = from, i = 0; row < to; row++, i++) {
-      const context = rowContext[row]!;
-      const group = contextGroup[context]!;
+      const group = store.groupOf(row);
       columns.api[i] = local(store.groupApi[group]!.nameId);
       columns.model[i] = local(store.groupModel[group]!);
-      columns.source[i] = local(contextSource[context]!);
-      columns.authIndex[i] = local(contextAuth[context]!);
+      columns.source[i] = local(store.sourceOf(row));
+      columns.authIndex[i] = local(store.authOf(row));
       columns.epochSeconds[i] = store.epochOf(row);
       columns.nanos[i] = nanos[row]!;
-      columns.offsetSeconds[i] = contextOffset[context]!;
-      columns.failed[i] = contextFailed[context]!;
+      columns.offsetSeconds[i] = store.offsetOf(row);
+      columns.failed[i] = store.failedOf(row) ? 1 : 0;
       columns.latencyMs[i] = store.latency.get(row);
       columns.inputTokens[i] = store.input.get(row);
       columns.outputTokens[i] = store.output.get(row);
@@ -435,7 +436,7 @@ export class RequestStatistics {
     };
   }
 
-  /** Storage figures (details, allocated rows, typed-array bytes, strings, contexts). */
+  /** Storage figures (details, allocated rows, typed-array bytes, strings, tuple tables). */
   storageStats(): StorageStats {
     const s = this.store;
     return {
@@ -443,7 +444,8 @@ export class RequestStatistics {
       capacity: s.capacity,
       typedArrayBytes: s.typedArrayBytes(),
       strings: s.strings.size,
-      contexts: s.contextCount,
+      contexts: s.contexts.count,
+      credentials: s.creds.count,
     };
   }
 

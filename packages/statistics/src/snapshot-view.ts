@@ -31,7 +31,7 @@ function orderRows(store: DetailStore, options: SnapshotOptions): RowOrder {
   const since = options.detailsSince === undefined ? undefined : validateTimestamp(options.detailsSince);
   const count = store.count;
   const groupOfRow = new Int32Array(count);
-  const { rowContext, contextGroup, nanos } = store;
+  const nanos = store.nanos;
   let kept = 0;
   for (let row = 0; row < count; row++) {
     if (since !== undefined) {
@@ -41,7 +41,7 @@ function orderRows(store: DetailStore, options: SnapshotOptions): RowOrder {
         continue;
       }
     }
-    const group = contextGroup[rowContext[row]!]!;
+    const group = store.groupOf(row);
     groupOfRow[row] = group;
     start[group + 1]! += 1;
     kept += 1;
@@ -56,28 +56,43 @@ function orderRows(store: DetailStore, options: SnapshotOptions): RowOrder {
   return { start, rows };
 }
 
-/** Formats detail timestamps as Go's RFC3339Nano, caching the date part and the offset text. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+/** Three fraction digits with trailing zeros trimmed ("500" -> "5"); index 0 is unused. */
+const THREE_DIGITS_TRIMMED = THREE_DIGITS.map((digits) => digits.replace(/0+$/, ""));
+
+/** Go's `.999999999` fraction of `nanos` (trailing zeros trimmed; "" for 0), from digit tables. */
+function fraction(nanos: number): string {
+  if (nanos === 0) return "";
+  const millis = Math.floor(nanos / 1_000_000);
+  const rest = nanos - millis * 1_000_000;
+  if (rest === 0) return `.${THREE_DIGITS_TRIMMED[millis]!}`;
+  const micros = Math.floor(rest / 1000);
+  const nanosOnly = rest - micros * 1000;
+  if (nanosOnly === 0) return `.${THREE_DIGITS[millis]!}${THREE_DIGITS_TRIMMED[micros]!}`;
+  return `.${THREE_DIGITS[millis]!}${THREE_DIGITS[micros]!}${THREE_DIGITS_TRIMMED[nanosOnly]!}`;
+}
+
+/**
+ * Formats detail timestamps as Go's RFC3339Nano. Details of one model are mostly close in time, so
+ * the text up to the minute is cached, as is each offset's text.
+ */
 class TimestampWriter {
-  private lastDay = Number.NaN;
-  private dayText = "";
+  private lastMinute = Number.NaN;
+  private minuteText = "";
   private readonly offsets = new Map<number, string>();
 
   format(epochSeconds: number, nanos: number, offsetSeconds: number): string {
     const local = epochSeconds + offsetSeconds;
-    const day = Math.floor(local / 86_400);
-    if (day !== this.lastDay) {
+    const minute = Math.floor(local / 60);
+    if (minute !== this.lastMinute) {
+      const day = Math.floor(local / 86_400);
       const { year, month, day: dayOfMonth } = civilFromDays(day);
-      this.dayText = `${formatYear(year)}-${pad2(month)}-${pad2(dayOfMonth)}T`;
-      this.lastDay = day;
-    }
-    const second = local - day * 86_400;
-    let text = `${this.dayText}${pad2(Math.floor(second / 3600))}:${pad2(Math.floor((second % 3600) / 60))}:${pad2(second % 60)}`;
-    if (nanos !== 0) {
-      let fraction = String(nanos).padStart(9, "0");
-      let end = 9;
-      while (fraction.charCodeAt(end - 1) === 48) end--;
-      if (end < 9) fraction = fraction.slice(0, end);
-      text += `.${fraction}`;
+      const minuteOfDay = minute - day * 1440;
+      this.minuteText =
+        `${formatYear(year)}-${TWO_DIGITS[month]!}-${TWO_DIGITS[dayOfMonth]!}T` +
+        `${TWO_DIGITS[Math.floor(minuteOfDay / 60)]!}:${TWO_DIGITS[minuteOfDay % 60]!}:`;
+      this.lastMinute = minute;
     }
     let offset = this.offsets.get(offsetSeconds);
     if (offset === undefined) {
@@ -89,7 +104,7 @@ class TimestampWriter {
       }
       this.offsets.set(offsetSeconds, offset);
     }
-    return text + offset;
+    return `${this.minuteText}${TWO_DIGITS[local - minute * 60]!}${fraction(nanos)}${offset}`;
   }
 }
 
@@ -141,7 +156,7 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
   const order = orderRows(store, options);
   const writer = new TimestampWriter();
   const strings = store.strings;
-  const { rowContext, contextSource, contextAuth, contextOffset, contextFailed, nanos } = store;
+  const nanos = store.nanos;
   const apis: Record<string, ApiSnapshotJson> = {};
   for (const api of apiViews(store)) {
     const models: Record<string, ModelSnapshotJson> = {};
@@ -149,12 +164,11 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
       const details: RequestDetailJson[] = [];
       for (let i = order.start[model.group]!; i < order.start[model.group + 1]!; i++) {
         const row = order.rows[i]!;
-        const context = rowContext[row]!;
         details.push({
-          timestamp: writer.format(store.epochOf(row), nanos[row]!, contextOffset[context]!),
+          timestamp: writer.format(store.epochOf(row), nanos[row]!, store.offsetOf(row)),
           latency_ms: store.latency.get(row),
-          source: strings.get(contextSource[context]!),
-          auth_index: strings.get(contextAuth[context]!),
+          source: strings.get(store.sourceOf(row)),
+          auth_index: strings.get(store.authOf(row)),
           tokens: {
             input_tokens: store.input.get(row),
             output_tokens: store.output.get(row),
@@ -162,7 +176,7 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
             cached_tokens: store.cached.get(row),
             total_tokens: store.total.get(row),
           },
-          failed: contextFailed[context] === 1,
+          failed: store.failedOf(row),
         });
       }
       setOwn(models, model.name, {
@@ -199,51 +213,75 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
   };
 }
 
-/** Chunks of about this many UTF-16 units are handed to the writer. */
-const CHUNK = 1 << 16;
+/** Pieces joined into one chunk for the writer (about 200 details, some 50 KB). */
+const CHUNK_PARTS = 4096;
 
 /**
  * Writes the store as the exact bytes Go's `json.Marshal(StatisticsSnapshot)` produces (with each
- * detail's `latency_ms`), in chunks of about 64 KiB, to `write`.
+ * detail's `latency_ms`), in chunks of some 50 KB, to `write`.
  */
 export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => void, options: SnapshotOptions = {}): void {
   const order = orderRows(store, options);
   const writer = new TimestampWriter();
   const strings = store.strings;
-  const { rowContext, contextSource, contextAuth, contextOffset, contextFailed, nanos } = store;
-  let out = `{"total_requests":${store.totalRequests},"success_count":${store.successCount},"failure_count":${store.failureCount},"total_tokens":${store.totalTokens},"apis":{`;
+  const nanos = store.nanos;
+  let parts: string[] = [];
+  const flush = (): void => {
+    write(parts.join(""));
+    parts = [];
+  };
+  parts.push(
+    `{"total_requests":${store.totalRequests},"success_count":${store.successCount},"failure_count":${store.failureCount},"total_tokens":${store.totalTokens},"apis":{`,
+  );
   let firstApi = true;
   for (const api of apiViews(store)) {
-    out += `${firstApi ? "" : ","}${strings.jsonOf(api.entry.nameId)}:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`;
+    parts.push(
+      `${firstApi ? "" : ","}${strings.jsonOf(api.entry.nameId)}:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`,
+    );
     firstApi = false;
     let firstModel = true;
     for (const model of api.models) {
-      out += `${firstModel ? "" : ","}${strings.jsonOf(model.nameId)}:{"total_requests":${store.groupRequests[model.group]!},"total_tokens":${store.groupTokens[model.group]!},"details":[`;
+      parts.push(
+        `${firstModel ? "" : ","}${strings.jsonOf(model.nameId)}:{"total_requests":${store.groupRequests[model.group]!},"total_tokens":${store.groupTokens[model.group]!},"details":[`,
+      );
       firstModel = false;
+      const begin = order.start[model.group]!;
       const end = order.start[model.group + 1]!;
-      for (let i = order.start[model.group]!; i < end; i++) {
+      for (let i = begin; i < end; i++) {
         const row = order.rows[i]!;
-        const context = rowContext[row]!;
-        out +=
-          `${i === order.start[model.group] ? "" : ","}{"timestamp":"${writer.format(store.epochOf(row), nanos[row]!, contextOffset[context]!)}"` +
-          `,"latency_ms":${store.latency.get(row)},"source":${strings.jsonOf(contextSource[context]!)},"auth_index":${strings.jsonOf(contextAuth[context]!)}` +
-          `,"tokens":{"input_tokens":${store.input.get(row)},"output_tokens":${store.output.get(row)},"reasoning_tokens":${store.reasoning.get(row)}` +
-          `,"cached_tokens":${store.cached.get(row)},"total_tokens":${store.total.get(row)}},"failed":${contextFailed[context] === 1}}`;
-        if (out.length >= CHUNK) {
-          write(out);
-          out = "";
-        }
+        parts.push(
+          i === begin ? '{"timestamp":"' : ',{"timestamp":"',
+          writer.format(store.epochOf(row), nanos[row]!, store.offsetOf(row)),
+          '","latency_ms":',
+          String(store.latency.get(row)),
+          ',"source":',
+          strings.jsonOf(store.sourceOf(row)),
+          ',"auth_index":',
+          strings.jsonOf(store.authOf(row)),
+          ',"tokens":{"input_tokens":',
+          String(store.input.get(row)),
+          ',"output_tokens":',
+          String(store.output.get(row)),
+          ',"reasoning_tokens":',
+          String(store.reasoning.get(row)),
+          ',"cached_tokens":',
+          String(store.cached.get(row)),
+          ',"total_tokens":',
+          String(store.total.get(row)),
+          store.failedOf(row) ? '},"failed":true}' : '},"failed":false}',
+        );
+        if (parts.length >= CHUNK_PARTS) flush();
       }
-      out += "]}";
+      parts.push("]}");
     }
-    out += "}}";
+    parts.push("}}");
   }
   const { days, hours } = buckets(store);
   const map = (entries: readonly { key: string }[], value: (index: number) => number): string =>
     `{${entries.map((entry, index) => `"${entry.key}":${value(index)}`).join(",")}}`;
-  out += `},"requests_by_day":${map(days, (i) => days[i]!.requests)}`;
-  out += `,"requests_by_hour":${map(hours, (i) => hours[i]!.requests)}`;
-  out += `,"tokens_by_day":${map(days, (i) => days[i]!.tokens)}`;
-  out += `,"tokens_by_hour":${map(hours, (i) => hours[i]!.tokens)}}`;
-  write(out);
+  parts.push(`},"requests_by_day":${map(days, (i) => days[i]!.requests)}`);
+  parts.push(`,"requests_by_hour":${map(hours, (i) => hours[i]!.requests)}`);
+  parts.push(`,"tokens_by_day":${map(days, (i) => days[i]!.tokens)}`);
+  parts.push(`,"tokens_by_hour":${map(hours, (i) => hours[i]!.tokens)}}`);
+  flush();
 }

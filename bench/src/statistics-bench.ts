@@ -1,0 +1,226 @@
+import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import {
+  type ParsedSnapshot,
+  parseStatisticsSnapshot,
+  RequestStatistics,
+  type UsageRecord,
+} from "@usage-ledger/statistics";
+import { measured, repeat, writeResults, type ResultRow } from "./harness";
+
+/**
+ * `pnpm bench:statistics`: the RequestStatistics core at one million details (fixed sizes, fixed
+ * seed). Every figure is the median of several runs with min and max. Writes
+ * bench/results/statistics.json.
+ *
+ * - apply_records_per_s: `apply` into a fresh store of 1,000,000 distinct records interleaved with
+ *   100,000 re-deliveries (dedup included: every call probes the index); rate over all 1,100,000 calls.
+ * - merge_1m_into_1m_ms: `mergeSnapshot` of a parsed 1,000,000-detail snapshot (half of it already in
+ *   the store, half new) into a store holding 1,000,000 details.
+ * - snapshot_1m_ms: `snapshot()` (the plain JSON-ready object) of a 1,000,000-detail store;
+ *   snapshot_json_1m_ms: `snapshotJson()` (Go's exact bytes) of the same.
+ * - bytes_per_detail: resident bytes per detail of a 1,000,000-detail store built by `apply`, dedup
+ *   index included: (heapUsed + external) after minus before, both after `gc()`, in a child process
+ *   started with `--expose-gc`.
+ */
+
+const DETAILS = 1_000_000;
+const REDELIVERIES = 100_000;
+const RUNS = 5;
+const MEMORY_RUNS = 3;
+
+/** mulberry32: a small seeded PRNG, so every run measures the same records. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * A fleet-like stream of distinct records: 200 API keys, 8 models, 40 upstream accounts, 5 offsets,
+ * strictly increasing nanosecond timestamps (about 12 records a second over a day), realistic tokens.
+ */
+function recordStream(seed: number): () => UsageRecord {
+  const random = prng(seed);
+  const int = (max: number): number => Math.floor(random() * max);
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
+  const models = ["gpt-5", "gpt-5-mini", "claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gemini-2.5-flash", "qwen3-coder", "glm-4.6"];
+  const offsets = [0, 28_800, -18_000, 19_800, 3_600];
+  const apiKeys = Array.from({ length: 200 }, (_, i) => `sk-client-${String(i).padStart(4, "0")}-${(i * 2_654_435_761).toString(36)}`);
+  const sources = Array.from({ length: 40 }, (_, i) => `account${String(i)}@example.com`);
+  const authIndexes = Array.from({ length: 16 }, (_, i) => String(i));
+  let epochSeconds = 1_768_003_200;
+  let nanos = 0;
+  return () => {
+    nanos += 1 + int(160_000_000);
+    if (nanos >= 1_000_000_000) {
+      epochSeconds += Math.floor(nanos / 1_000_000_000);
+      nanos %= 1_000_000_000;
+    }
+    const input = int(20_000);
+    const output = int(4_000);
+    const reasoning = random() < 0.3 ? int(2_000) : 0;
+    const cached = random() < 0.4 ? int(input) : 0;
+    const status = random() < 0.05 ? pick([400, 429, 500, 503]) : 200;
+    return {
+      timestamp: { epochSeconds, nanos, offsetSeconds: pick(offsets) },
+      apiKey: pick(apiKeys),
+      model: pick(models),
+      provider: "openai",
+      endpoint: "POST /v1/chat/completions",
+      source: pick(sources),
+      authIndex: pick(authIndexes),
+      authId: "",
+      authType: "oauth",
+      failed: false,
+      statusCode: status,
+      latencyMs: 80 + int(30_000),
+      tokens: { inputTokens: input, outputTokens: output, reasoningTokens: reasoning, cachedTokens: cached, totalTokens: 0 },
+    };
+  };
+}
+
+function makeRecords(count: number, seed: number): UsageRecord[] {
+  const next = recordStream(seed);
+  return Array.from({ length: count }, next);
+}
+
+/** Records with re-deliveries interleaved: each re-delivery comes some time after its original. */
+function withRedeliveries(records: UsageRecord[], redeliveries: number): UsageRecord[] {
+  const random = prng(7);
+  const out: UsageRecord[] = [];
+  const every = Math.floor(records.length / redeliveries);
+  records.forEach((record, i) => {
+    out.push(record);
+    if (i % every === every - 1) out.push(records[Math.max(0, i - Math.floor(random() * 5000))]!);
+  });
+  return out;
+}
+
+function storeOf(records: UsageRecord[]): RequestStatistics {
+  const statistics = new RequestStatistics();
+  for (const record of records) statistics.apply(record);
+  return statistics;
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Child-process mode: prints the resident bytes per detail of a 1M-detail store. */
+function measureMemory(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error("run with --expose-gc");
+  const next = recordStream(1);
+  collect();
+  collect();
+  const before = process.memoryUsage();
+  const statistics = new RequestStatistics();
+  for (let i = 0; i < DETAILS; i++) statistics.apply(next());
+  collect();
+  collect();
+  const after = process.memoryUsage();
+  const resident = after.heapUsed + after.external - (before.heapUsed + before.external);
+  const stats = statistics.storageStats();
+  console.log(
+    JSON.stringify({
+      bytesPerDetail: resident / stats.details,
+      typedArrayBytesPerDetail: stats.typedArrayBytes / stats.details,
+      rssBytesPerDetail: (after.rss - before.rss) / stats.details,
+      details: stats.details,
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const load = loadavg();
+  const records = makeRecords(DETAILS, 1);
+  const deliveries = withRedeliveries(records, REDELIVERIES);
+  console.log(`statistics bench: ${DETAILS} details, ${deliveries.length} deliveries, load average ${load.map((l) => l.toFixed(2)).join(" ")}`);
+
+  const apply = await repeat(
+    RUNS,
+    () => {
+      gc();
+      const statistics = new RequestStatistics();
+      const started = performance.now();
+      for (const record of deliveries) statistics.apply(record);
+      const seconds = (performance.now() - started) / 1000;
+      if (statistics.detailCount !== DETAILS) throw new Error(`expected ${DETAILS} details, got ${statistics.detailCount}`);
+      return deliveries.length / seconds;
+    },
+    1,
+  );
+
+  // The incoming snapshot: the second half of the stored records plus as many new ones.
+  const fresh = makeRecords(DETAILS / 2, 2).map((record) => ({ ...record, apiKey: `${record.apiKey}-new` }));
+  const incoming: ParsedSnapshot = parseStatisticsSnapshot(storeOf([...records.slice(DETAILS / 2), ...fresh]).snapshot());
+  const merge = await repeat(RUNS, () => {
+    const statistics = storeOf(records);
+    gc();
+    const started = performance.now();
+    const result = statistics.mergeSnapshot(incoming);
+    const elapsed = performance.now() - started;
+    if (result.added !== DETAILS / 2 || result.skipped !== DETAILS / 2) throw new Error(`unexpected merge result ${JSON.stringify(result)}`);
+    return elapsed;
+  });
+
+  const full = storeOf(records);
+  const snapshot = await repeat(RUNS, () => {
+    gc();
+    const started = performance.now();
+    const value = full.snapshot();
+    const elapsed = performance.now() - started;
+    if (value.total_requests !== DETAILS) throw new Error("bad snapshot");
+    return elapsed;
+  });
+  const snapshotJson = await repeat(RUNS, () => {
+    gc();
+    const started = performance.now();
+    const text = full.snapshotJson();
+    const elapsed = performance.now() - started;
+    if (text.length < DETAILS * 100) throw new Error("bad snapshot JSON");
+    return elapsed;
+  });
+  const parse = await repeat(3, () => {
+    const value = full.snapshot();
+    gc();
+    const started = performance.now();
+    const parsed = parseStatisticsSnapshot(value);
+    const elapsed = performance.now() - started;
+    if (parsed.details.count !== DETAILS) throw new Error("bad parse");
+    return elapsed;
+  });
+
+  const memoryRuns = Array.from({ length: MEMORY_RUNS }, () => {
+    const output = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--measure-memory"], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
+    return JSON.parse(output.trim().split("\n").pop() ?? "{}") as { bytesPerDetail: number; typedArrayBytesPerDetail: number; rssBytesPerDetail: number };
+  });
+
+  const rows: ResultRow[] = [
+    { key: "apply_records_per_s", value: apply, unit: "records/s (dedup included)", target: ">= 1,000,000" },
+    { key: "merge_1m_into_1m_ms", value: merge, unit: "ms", target: "< 2,000" },
+    { key: "snapshot_1m_ms", value: snapshot, unit: "ms (plain object)" },
+    { key: "snapshot_json_1m_ms", value: snapshotJson, unit: "ms (Go JSON bytes)" },
+    { key: "parse_snapshot_1m_ms", value: parse, unit: "ms (parseStatisticsSnapshot)" },
+    { key: "bytes_per_detail", value: measured(memoryRuns.map((m) => m.bytesPerDetail)), unit: "bytes (heap + external, index included)", target: "<= 80" },
+    { key: "typed_array_bytes_per_detail", value: measured(memoryRuns.map((m) => m.typedArrayBytesPerDetail)), unit: "bytes (columns + index)" },
+    { key: "rss_bytes_per_detail", value: measured(memoryRuns.map((m) => m.rssBytesPerDetail)), unit: "bytes (RSS growth, coarse)" },
+  ];
+  writeResults("statistics", rows, { details: DETAILS, deliveries: deliveries.length, load_average_at_start: load });
+}
+
+if (process.argv.includes("--measure-memory")) {
+  measureMemory();
+} else {
+  await main();
+}

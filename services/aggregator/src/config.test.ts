@@ -12,7 +12,7 @@ import {
 } from "./config";
 import type { LedgerConfig } from "./config";
 
-const defaults = { instanceId: "host-1", logFileWithDemo: "/tmp/ledger-demo.log", demoSeed: 42 };
+const defaults = { instanceId: "host-1", logFileWithDemo: "/tmp/ledger-demo.log", demoSeed: 42, kafkaDir: "/repo/.cache/ledger-kafka" };
 
 function load(env: Record<string, string> = {}, argv: string[] = []): LedgerConfig {
   const result = loadConfig({ env, argv, defaults });
@@ -36,6 +36,7 @@ describe("loadConfig", () => {
   it("has documented defaults for everything", () => {
     expect(load()).toEqual({
       kafkaBrokers: [],
+      kafkaDir: "/repo/.cache/ledger-kafka",
       http: { host: "127.0.0.1", port: 8318, bodyLimitBytes: 268_435_456 },
       managementKey: undefined,
       topics: { records: "usage.records", dlq: "usage.records.dlq", snapshots: "usage.snapshots" },
@@ -54,6 +55,7 @@ describe("loadConfig", () => {
   it("reads every setting from its environment variable", () => {
     const config = load({
       KAFKA_BROKERS: "k1:9092, k2:9093",
+      LEDGER_KAFKA_DIR: "/data/kafka",
       LEDGER_HTTP_HOST: "0.0.0.0",
       LEDGER_HTTP_PORT: "0",
       LEDGER_HTTP_BODY_LIMIT_BYTES: "2048",
@@ -79,6 +81,7 @@ describe("loadConfig", () => {
     });
     expect(config).toEqual({
       kafkaBrokers: ["k1:9092", "k2:9093"],
+      kafkaDir: "/data/kafka",
       http: { host: "0.0.0.0", port: 0, bodyLimitBytes: 2048 },
       managementKey: "s3cret",
       topics: { records: "r", dlq: "r.dlq", snapshots: "s" },

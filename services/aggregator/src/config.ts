@@ -35,6 +35,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface LedgerConfig {
   /** `host:port` list of an existing Kafka cluster; empty = start a local broker (provideKafka). */
   readonly kafkaBrokers: readonly string[];
+  /** Data folder of that local broker. */
+  readonly kafkaDir: string;
   readonly http: {
     readonly host: string;
     /** 0 = an ephemeral port (the main command prints the one it got). */
@@ -74,7 +76,12 @@ export interface LoadConfigOptions {
   /** Command-line arguments after the script (`process.argv.slice(2)`). */
   readonly argv: readonly string[];
   /** Defaults that depend on the machine or process, chosen by the caller. */
-  readonly defaults: { readonly instanceId: string; readonly logFileWithDemo: string; readonly demoSeed: number };
+  readonly defaults: {
+    readonly instanceId: string;
+    readonly logFileWithDemo: string;
+    readonly demoSeed: number;
+    readonly kafkaDir: string;
+  };
 }
 
 /** One setting: its environment variable, its flag and what it means. */
@@ -98,6 +105,13 @@ export const SETTINGS = {
     kind: "list",
     defaultText: "(none: a local broker is started)",
     doc: "Comma-separated `host:port` list of an existing Kafka cluster.",
+  },
+  kafkaDir: {
+    env: "LEDGER_KAFKA_DIR",
+    flag: "kafka-dir",
+    kind: "string",
+    defaultText: "`.cache/ledger-kafka` in the repository",
+    doc: "Data folder of the local broker started when `KAFKA_BROKERS` is unset; its data (and so the statistics) survive restarts. Delete it to start over.",
   },
   httpHost: {
     env: "LEDGER_HTTP_HOST",
@@ -305,6 +319,7 @@ const brokerList = z
 
 const schema = z.object({
   kafkaBrokers: brokerList,
+  kafkaDir: name.optional(),
   httpHost: name,
   httpPort: integer(0, 65_535),
   httpBodyLimitBytes: integer(1024, 4 * 1024 * 1024 * 1024),
@@ -429,6 +444,7 @@ export function loadConfig(options: LoadConfigOptions): LoadConfigResult {
   }
   const config: LedgerConfig = {
     kafkaBrokers: value.kafkaBrokers,
+    kafkaDir: value.kafkaDir ?? options.defaults.kafkaDir,
     http: { host: value.httpHost, port: value.httpPort, bodyLimitBytes: value.httpBodyLimitBytes },
     managementKey: value.managementKey,
     topics: { records: value.recordsTopic, dlq: value.dlqTopic, snapshots: value.snapshotsTopic },

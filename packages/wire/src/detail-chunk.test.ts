@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeDetailChunk, detailChunkSchema, encodeDetailChunk, type DetailChunk, type DetailColumns } from "./detail-chunk";
 import { schemaFingerprint, singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
+import { SingleObjectCodec } from "./single-object-codec";
 import { columnsOf, expectWireError, sampleChunk, timestampArb, type Row } from "./test-support";
 import { MAX_WIRE_INTEGER, MIN_WIRE_INTEGER } from "./validation";
 
@@ -30,6 +31,11 @@ const chunkArb: fc.Arbitrary<DetailChunk> = fc
         reasoningTokens: tokenArb,
         cachedTokens: tokenArb,
         totalTokens: tokenArb,
+      })
+      // A zero total is normalised from the other counts by the store: keep that sum a safe integer.
+      .filter((r) => {
+        const sum = r.inputTokens + r.outputTokens + r.reasoningTokens;
+        return r.totalTokens !== 0 || (Number.isSafeInteger(sum) && Number.isSafeInteger(sum + r.cachedTokens));
       })
       .map(({ ts, ...rest }) => ({ ...rest, ...ts }));
     return fc.record({
@@ -75,6 +81,46 @@ describe("detail chunks", () => {
     backing.set(chunk.columns.failed, 11);
     const shifted = { ...chunk, columns: { ...chunk.columns, failed: backing.subarray(11) } };
     expect(decodeDetailChunk(encodeDetailChunk(shifted))).toStrictEqual(chunk);
+  });
+
+  it("write only the first `count` rows of longer columns (as the store's growable columns are)", () => {
+    const chunk = sampleChunk(6);
+    const longer: DetailChunk = { ...chunk, columns: { ...chunk.columns, count: 4 } };
+    const decoded = decodeDetailChunk(encodeDetailChunk(longer));
+    expect(decoded.columns.count).toBe(4);
+    expect(decoded.columns.totalTokens).toStrictEqual(chunk.columns.totalTokens.slice(0, 4));
+    expect(decoded.columns.failed).toStrictEqual(chunk.columns.failed.slice(0, 4));
+    expect(decoded.columns.authIndex).toStrictEqual(chunk.columns.authIndex.slice(0, 4));
+  });
+
+  it("reject a decoded negative string index", () => {
+    const raw = new SingleObjectCodec({ schema: schemaFiles["snapshot-chunk.avsc"] });
+    const one = (value: number): number[] => [value];
+    const value = {
+      source_topic: "t",
+      partition: 0,
+      generation: 0,
+      writer_epoch: 0,
+      chunk_index: 0,
+      detail_offset: 0,
+      strings: ["a"],
+      api: one(-1),
+      model: one(0),
+      source: one(0),
+      auth_index: one(0),
+      epoch_seconds: one(0),
+      nanos: one(0),
+      offset_seconds: one(0),
+      failed: Buffer.from([0]),
+      latency_ms: one(0),
+      input_tokens: one(0),
+      output_tokens: one(0),
+      reasoning_tokens: one(0),
+      cached_tokens: one(0),
+      total_tokens: one(0),
+    };
+    expect(decodeDetailChunk(raw.encode({ ...value, api: one(0) })).columns.count).toBe(1);
+    expectWireError(() => decodeDetailChunk(raw.encode(value)), "WIRE_INVALID_CHUNK");
   });
 
   const base = sampleChunk(4);

@@ -1,32 +1,11 @@
-import { timestampProblem } from "@usage-ledger/statistics";
+import { isStatisticsError, validateDetailColumns, type DetailColumns } from "@usage-ledger/statistics";
 import { WireError } from "./errors";
 import { detailChunkSchemaJson } from "./schema-files";
 import { SingleObjectCodec, type SchemaRegistry, type SchemaVersion } from "./single-object-codec";
 import { isCount, isWireInteger, MAX_AVRO_INT, MAX_WIRE_INTEGER, WIRE_INTEGER_RANGE } from "./validation";
 
-/**
- * A columnar batch of request details, the statistics store's `exportDetails(from, to)` shape:
- * detail `i` is row `i` of every column; `api`, `model`, `source` and `authIndex` index `strings`.
- */
-export interface DetailColumns {
-  readonly count: number;
-  readonly strings: readonly string[];
-  readonly api: Uint32Array;
-  readonly model: Uint32Array;
-  readonly source: Uint32Array;
-  readonly authIndex: Uint32Array;
-  readonly epochSeconds: Float64Array;
-  readonly nanos: Int32Array;
-  readonly offsetSeconds: Int32Array;
-  /** 1 = failed, 0 = success. */
-  readonly failed: Uint8Array;
-  readonly latencyMs: Float64Array;
-  readonly inputTokens: Float64Array;
-  readonly outputTokens: Float64Array;
-  readonly reasoningTokens: Float64Array;
-  readonly cachedTokens: Float64Array;
-  readonly totalTokens: Float64Array;
-}
+/** The statistics store's columnar batch (`exportDetails(from, to)`), re-exported for the snapshot packages. */
+export type { DetailColumns };
 
 /** One chunk record of a snapshot generation (schemas/snapshot-chunk.avsc). */
 export interface DetailChunk {
@@ -42,6 +21,7 @@ export interface DetailChunk {
   readonly chunkIndex: number;
   /** Index of the chunk's first detail in the writer's append-only detail store (`from` of `exportDetails`), >= 0. */
   readonly detailOffset: number;
+  /** The details; columns may be longer than `count` (only the first `count` rows are written). */
   readonly columns: DetailColumns;
 }
 
@@ -78,19 +58,20 @@ export const detailChunkSchema: SchemaVersion = codec.schema;
 /** The writer schema versions {@link decodeDetailChunk} accepts (register older chunk schemas here). */
 export const detailChunkRegistry: SchemaRegistry = codec;
 
-const INDEX_COLUMNS = ["api", "model", "source", "authIndex"] as const;
 const NUMBER_COLUMNS = ["latencyMs", "inputTokens", "outputTokens", "reasoningTokens", "cachedTokens", "totalTokens"] as const;
 
 /**
  * Encodes a chunk (Avro single-object encoding of schemas/snapshot-chunk.avsc) after checking it:
- * every column exactly `count` long, indexes within `strings`, storable timestamps, failed bytes 0 or
- * 1, latencies and token counts integers in −2^52..2^53 − 2 (negative token counts are kept: imports
- * may carry them). Throws `WIRE_INVALID_CHUNK`. Strings travel as UTF-8 (a lone UTF-16 surrogate
- * would come back as U+FFFD).
+ * the statistics core's `validateDetailColumns` (column types, at least `count` rows, indexes within
+ * `strings`, storable timestamps, failed 0 or 1, safe integers), plus latencies and token counts
+ * within the wire's integer range −2^52..2^53 − 2 (negative token counts are kept: imports may carry
+ * them). Throws `WIRE_INVALID_CHUNK`. Strings travel as UTF-8 (a lone UTF-16 surrogate would come
+ * back as U+FFFD).
  */
 export function encodeDetailChunk(chunk: DetailChunk): Buffer {
   checkChunk(chunk);
   const c = chunk.columns;
+  const rows = <T extends Uint32Array | Float64Array | Int32Array>(column: T): number[] => Array.from(column.subarray(0, c.count));
   const value: AvroDetailChunk = {
     source_topic: chunk.sourceTopic,
     partition: chunk.partition,
@@ -99,20 +80,20 @@ export function encodeDetailChunk(chunk: DetailChunk): Buffer {
     chunk_index: chunk.chunkIndex,
     detail_offset: chunk.detailOffset,
     strings: [...c.strings],
-    api: Array.from(c.api),
-    model: Array.from(c.model),
-    source: Array.from(c.source),
-    auth_index: Array.from(c.authIndex),
-    epoch_seconds: Array.from(c.epochSeconds),
-    nanos: Array.from(c.nanos),
-    offset_seconds: Array.from(c.offsetSeconds),
-    failed: Buffer.from(c.failed.buffer, c.failed.byteOffset, c.failed.byteLength),
-    latency_ms: Array.from(c.latencyMs),
-    input_tokens: Array.from(c.inputTokens),
-    output_tokens: Array.from(c.outputTokens),
-    reasoning_tokens: Array.from(c.reasoningTokens),
-    cached_tokens: Array.from(c.cachedTokens),
-    total_tokens: Array.from(c.totalTokens),
+    api: rows(c.api),
+    model: rows(c.model),
+    source: rows(c.source),
+    auth_index: rows(c.authIndex),
+    epoch_seconds: rows(c.epochSeconds),
+    nanos: rows(c.nanos),
+    offset_seconds: rows(c.offsetSeconds),
+    failed: Buffer.from(c.failed.buffer, c.failed.byteOffset, c.count),
+    latency_ms: rows(c.latencyMs),
+    input_tokens: rows(c.inputTokens),
+    output_tokens: rows(c.outputTokens),
+    reasoning_tokens: rows(c.reasoningTokens),
+    cached_tokens: rows(c.cachedTokens),
+    total_tokens: rows(c.totalTokens),
   };
   return codec.encode(value);
 }
@@ -151,12 +132,7 @@ export function decodeDetailChunk(bytes: Uint8Array): DetailChunk {
       totalTokens: Float64Array.from(v.total_tokens),
     },
   };
-  // Negative indexes would wrap in Uint32Array: check the decoded numbers before trusting the copy.
-  for (const column of [v.api, v.model, v.source, v.auth_index]) {
-    if (column.some((index) => index < 0)) {
-      throw invalid("negative string index");
-    }
-  }
+  // A negative index wraps to 2^32 - n in the Uint32Array: beyond any string table, so the check rejects it.
   checkChunk(chunk);
   return chunk;
 }
@@ -174,61 +150,20 @@ function checkChunk(chunk: DetailChunk): void {
   checkCounter(chunk.chunkIndex, "chunkIndex", MAX_AVRO_INT);
   checkCounter(chunk.detailOffset, "detailOffset", MAX_WIRE_INTEGER);
   const c = chunk.columns;
-  if (typeof c !== "object" || c === null) {
-    throw invalid("columns must be an object");
+  try {
+    validateDetailColumns(c);
+  } catch (error) {
+    throw isStatisticsError(error) ? invalid(error.message) : error;
   }
-  const count = c.count;
-  checkCounter(count, "columns.count", MAX_AVRO_INT);
-  if (!Array.isArray(c.strings) || !c.strings.every((s) => typeof s === "string")) {
-    throw invalid("strings must be an array of strings");
-  }
-  checkColumn(c.api, Uint32Array, "api", count);
-  checkColumn(c.model, Uint32Array, "model", count);
-  checkColumn(c.source, Uint32Array, "source", count);
-  checkColumn(c.authIndex, Uint32Array, "authIndex", count);
-  checkColumn(c.epochSeconds, Float64Array, "epochSeconds", count);
-  checkColumn(c.nanos, Int32Array, "nanos", count);
-  checkColumn(c.offsetSeconds, Int32Array, "offsetSeconds", count);
-  checkColumn(c.failed, Uint8Array, "failed", count);
-  for (const name of NUMBER_COLUMNS) {
-    checkColumn(c[name], Float64Array, name, count);
-  }
-  const strings = c.strings.length;
-  for (const name of INDEX_COLUMNS) {
-    const column = c[name];
-    for (let i = 0; i < count; i++) {
-      if ((column[i] ?? 0) >= strings) {
-        throw invalid(`${name}[${String(i)}] = ${String(column[i])} is not an index into the ${String(strings)} strings`);
-      }
-    }
-  }
-  for (let i = 0; i < count; i++) {
-    const problem = timestampProblem({ epochSeconds: c.epochSeconds[i] ?? 0, nanos: c.nanos[i] ?? 0, offsetSeconds: c.offsetSeconds[i] ?? 0 });
-    if (problem !== undefined) {
-      throw invalid(`timestamp of detail ${String(i)}: ${problem}`);
-    }
-    const failed = c.failed[i];
-    if (failed !== 0 && failed !== 1) {
-      throw invalid(`failed[${String(i)}] = ${String(failed)}, not 0 or 1`);
-    }
-  }
+  checkCounter(c.count, "columns.count", MAX_AVRO_INT);
   for (const name of NUMBER_COLUMNS) {
     const column = c[name];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < c.count; i++) {
       const value = column[i] ?? 0;
       if (!isWireInteger(value)) {
         throw invalid(`${name}[${String(i)}] = ${String(value)} is not an integer in ${WIRE_INTEGER_RANGE}`);
       }
     }
-  }
-}
-
-function checkColumn(column: unknown, kind: new (length: number) => { readonly length: number }, name: string, count: number): void {
-  if (!(column instanceof kind)) {
-    throw invalid(`${name} must be a ${kind.name}`);
-  }
-  if (column.length !== count) {
-    throw invalid(`${name} has ${String(column.length)} rows, count is ${String(count)}`);
   }
 }
 

@@ -14,7 +14,7 @@ export {
 export { SingleObjectCodec } from "./single-object-codec";
 export type { SchemaRegistry, SchemaVersion, SingleObjectCodecOptions } from "./single-object-codec";
 
-export { MAX_AVRO_INT, MAX_STATUS_CODE, MAX_WIRE_INTEGER, MIN_WIRE_INTEGER, STRING_LIMITS, validateTimestamp, validateUsageRecord } from "./validation";
+export { MAX_STATUS_CODE, MAX_WIRE_INTEGER, MIN_WIRE_INTEGER, STRING_LIMITS, validateUsageRecord } from "./validation";
 export {
   createUsageRecordCodec,
   decodeUsageRecord,

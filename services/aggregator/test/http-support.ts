@@ -34,7 +34,7 @@ export async function deleteTopics(brokers: string[], topics: Topics): Promise<v
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const names = Object.values(topics).filter((name) => existing.has(name));
+    const names = [topics.recordsTopic, topics.dlqTopic, topics.snapshotsTopic].filter((name) => existing.has(name));
     if (names.length > 0) await admin.deleteTopics({ topics: names }).catch(() => undefined);
   } finally {
     await admin.disconnect();
@@ -89,7 +89,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     app,
     async get(path) {
       const response = await app.inject({ method: "GET", url: path, headers: auth });
-      return { status: response.statusCode, body: response.body, contentType: response.headers["content-type"] };
+      const contentType = response.headers["content-type"];
+      return { status: response.statusCode, body: response.body, contentType: typeof contentType === "string" ? contentType : undefined };
     },
     async post(path, payload) {
       const response = await app.inject({ method: "POST", url: path, headers: auth, payload });

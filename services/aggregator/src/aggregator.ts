@@ -21,7 +21,7 @@ import type { AggregatorEvent, PartitionState, RestoreReport } from "./partition
 import { PartitionRestorer } from "./recovery/partition-restorer";
 import { SnapshotScheduler } from "./recovery/snapshot-scheduler";
 import type { SnapshotFaults } from "./recovery/snapshot-scheduler";
-import { ensureRecordTopics } from "./topics";
+import { ensureRecordTopics, retryTopicSetup } from "./topics";
 
 /** Every error code of the aggregator core (documented in services/aggregator/README.md). */
 export const AGGREGATOR_ERROR_CODES = [
@@ -262,16 +262,20 @@ class AggregatorService implements Aggregator {
     const admin = this.kafka.admin();
     this.admin = admin;
     await admin.connect();
-    const topics = await ensureRecordTopics(admin, {
-      recordsTopic: this.options.recordsTopic,
-      dlqTopic: this.options.dlqTopic,
-      partitions: this.options.partitions,
-      maxMessageBytes: this.options.maxMessageBytes,
-      logger: this.logger,
-    });
+    const topics = await retryTopicSetup("creating the records topics", this.logger, () =>
+      ensureRecordTopics(admin, {
+        recordsTopic: this.options.recordsTopic,
+        dlqTopic: this.options.dlqTopic,
+        partitions: this.options.partitions,
+        maxMessageBytes: this.options.maxMessageBytes,
+        logger: this.logger,
+      }),
+    );
     this.recordsPartitions = topics.partitions;
     this.recordsMaxMessageBytes = topics.maxMessageBytes;
-    const snapshotTopic = await ensureSnapshotTopic(admin, { topic: this.options.snapshotsTopic, logger: this.logger });
+    const snapshotTopic = await retryTopicSetup("creating the snapshot topic", this.logger, () =>
+      ensureSnapshotTopic(admin, { topic: this.options.snapshotsTopic, logger: this.logger }),
+    );
     this.restorer.setSnapshotTopic(snapshotTopic);
     const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     await producer.connect();

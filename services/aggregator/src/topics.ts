@@ -1,4 +1,4 @@
-import { ConfigResourceTypes } from "kafkajs";
+import kafkajs from "kafkajs";
 import type { Admin } from "kafkajs";
 import type { Logger } from "pino";
 
@@ -80,9 +80,34 @@ export async function ensureRecordTopics(admin: Admin, options: EnsureRecordTopi
   const partitions = metadata.topics[0]?.partitions.length ?? 0;
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: options.recordsTopic, configNames: ["max.message.bytes"] }],
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: options.recordsTopic, configNames: ["max.message.bytes"] }],
   });
   const entry = described.resources[0]?.configEntries.find((config) => config.configName === "max.message.bytes");
   const actualMaxBytes = entry === undefined ? maxMessageBytes : Number(entry.configValue);
   return { partitions, maxMessageBytes: Number.isFinite(actualMaxBytes) ? actualMaxBytes : maxMessageBytes, created };
+}
+
+/**
+ * Runs a topic set-up step again while it fails with a retryable error (a new topic's metadata
+ * takes a moment to reach every broker listener: kafkajs then reports UNKNOWN_TOPIC_OR_PARTITION),
+ * up to `attempts` times.
+ */
+export async function retryTopicSetup<T>(what: string, logger: Logger, step: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+      logger.warn({ err: error, attempt }, `${what} failed; retrying`);
+      await new Promise((done) => setTimeout(done, Math.min(5_000, 250 * attempt)));
+    }
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  for (let cause: unknown = error; typeof cause === "object" && cause !== null; cause = (cause as { cause?: unknown }).cause) {
+    const flags = cause as { retriable?: unknown; retryable?: unknown };
+    if (flags.retriable === true || flags.retryable === true) return true;
+  }
+  return false;
 }

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Admin } from "kafkajs";
+import { uniqueName } from "@usage-ledger/kafka-broker/testing";
+import {
+  aggregatorOptions,
+  caughtUp,
+  deleteTopics,
+  eventually,
+  expectRestoredBeforeApplied,
+  expectSameStatistics,
+  quietKafka,
+  startAggregator,
+  testTopics,
+} from "./support/harness";
+import type { RunningAggregator } from "./support/harness";
+import { groundTruth, makeRecords, publishRecords } from "./support/records";
+
+const brokers = inject("kafkaBrokers");
+
+describe("ingest exactness (issue 5, acceptance 1)", () => {
+  const topics = testTopics("exact");
+  let admin: Admin;
+  let running: RunningAggregator | undefined;
+
+  beforeAll(async () => {
+    admin = quietKafka(brokers).admin();
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await running?.aggregator.stop();
+    await deleteTopics(brokers, topics);
+    await admin.disconnect();
+  });
+
+  it("3 publishers, 200,000 records over 6 partitions, 5% re-sent: the statistics equal those of the distinct records", async () => {
+    running = await startAggregator(
+      aggregatorOptions(brokers, topics, { instanceId: "exact-a", groupId: uniqueName("exact"), partitions: 6 }),
+    );
+    const { aggregator } = running;
+    await eventually("all 6 partitions live", () => aggregator.readiness().ready && aggregator.ownedPartitions().length === 6);
+
+    const records = makeRecords({ count: 200_000, seed: 1, apiKeys: 60 });
+    const published = await publishRecords({ brokers, topic: topics.recordsTopic, records, publishers: 3, resendRate: 0.05, seed: 2 });
+    expect(published.reports.flatMap((report) => report.failed)).toEqual([]);
+    expect(published.resent).toBeGreaterThan(9_000);
+    expect(published.messages).toBe(records.length + published.resent);
+
+    await eventually("every published record applied", () => caughtUp(admin, topics.recordsTopic, [aggregator]), 300_000);
+    const progress = aggregator.progress();
+    expect({ applied: progress.applied, duplicates: progress.duplicates, dlq: progress.dlq }).toEqual({
+      applied: records.length,
+      duplicates: published.resent,
+      dlq: 0,
+    });
+    const truth = groundTruth(records);
+    expectSameStatistics(aggregator.localStatistics(), truth);
+    expectSameStatistics(aggregator.fleetStatistics(), truth);
+    expectRestoredBeforeApplied(running.events);
+  });
+});

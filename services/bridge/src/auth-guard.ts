@@ -8,7 +8,8 @@
  *   (default 30 s, 2 min, 8 min), and never more than `maxAttemptsPerWindow` attempts (default 2)
  *   fall into any `windowMs` (default 60 s);
  * - after `maxConsecutiveFailures` failures in a row (default 4, one below the node's 5) the bridge
- *   waits `lockoutMs` (default 3 h: longer than the node keeps an idle failure count), so the bridge
+ *   waits `lockoutMs` before each further attempt (default 3 h 15 min: the node drops a failure
+ *   count idle for more than 2 h at its hourly sweep, so by then it has forgotten), so the bridge
  *   alone never reaches the ban;
  * - a node that answers "banned" is left alone for `bannedWaitMs` (default 31 min); its ban resets
  *   the node's count, so the bridge's count restarts too.
@@ -28,7 +29,7 @@ export const DEFAULT_AUTH_POLICY: AuthPolicy = Object.freeze({
   windowMs: 60_000,
   retryDelaysMs: Object.freeze([30_000, 120_000, 480_000]),
   maxConsecutiveFailures: 4,
-  lockoutMs: 3 * 60 * 60_000,
+  lockoutMs: 195 * 60_000,
   bannedWaitMs: 31 * 60_000,
 });
 

@@ -52,5 +52,7 @@ export interface BackoffPolicy {
 export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number): number {
   const exponent = Math.min(Math.max(attempt, 1) - 1, 30);
   const step = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
-  return Math.round(step / 2 + (step / 2) * Math.min(Math.max(random(), 0), 1));
+  const draw = random();
+  const jitter = Number.isFinite(draw) ? Math.min(Math.max(draw, 0), 1) : 0.5;
+  return Math.round(step / 2 + (step / 2) * jitter);
 }

@@ -75,11 +75,14 @@ const nodeSchema = z
 
 type NodeInput = z.infer<typeof nodeSchema>;
 
+const NO_NODES = "at least one node is needed (BRIDGE_NODES as a JSON list, or --node)";
+const NO_BROKERS = "at least one Kafka broker is needed (KAFKA_BROKERS or --kafka-brokers, host:port,...)";
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const settingsSchema = z.object({
-  nodes: z.array(nodeSchema).min(1, "at least one node is needed (BRIDGE_NODES or --node)"),
-  brokers: z.array(hostPort).min(1, "at least one Kafka broker is needed (KAFKA_BROKERS or --kafka-brokers)"),
+  nodes: z.array(nodeSchema, { error: NO_NODES }).min(1, NO_NODES),
+  brokers: z.array(hostPort, { error: NO_BROKERS }).min(1, NO_BROKERS),
   clientId: z.string().trim().min(1).default("usage-ledger-bridge"),
   topic: z.string().trim().min(1).default("usage.records"),
   dlqTopic: z.string().trim().min(1).default("usage.records.dlq"),

@@ -119,7 +119,8 @@ export class NodeWorker {
           await clock.sleep(wait, intake);
         }
         this.nextAttemptAt = undefined;
-        this.status = "connecting";
+        // A refused key or a ban stays the status until an authentication succeeds.
+        if (this.status !== "auth-failed" && this.status !== "banned") this.status = "connecting";
         await this.session(intake, deliveryDeadline);
       } catch (error) {
         if (isBridgeError(error, "BRIDGE_STOPPED") && intake.aborted) break;
@@ -137,7 +138,8 @@ export class NodeWorker {
   health(): NodeHealth {
     const iso = (time: number | undefined): string | null => (time === undefined ? null : new Date(time).toISOString());
     const { node, guard } = this.deps;
-    const failing = this.status === "auth-failed" || this.status === "banned";
+    const authFailing = guard.authState === "failed" || guard.authState === "locked-out" || guard.authState === "banned";
+    const failing = authFailing || this.status === "auth-failed" || this.status === "banned";
     return {
       address: node.address,
       mode: node.mode,

@@ -26,6 +26,9 @@ import type { BuildInfo } from "./http/app";
  * `usage-ledger API: <url>` and `management key: <key>`.
  */
 
+/** Signals closer together than this count as one. */
+const REPEAT_GRACE_MS = 1500;
+
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -127,12 +130,17 @@ async function main(): Promise<number> {
   const logger = createLogger(config);
   const running: Running = {};
   let stopping: Promise<boolean> | undefined;
+  let firstSignalAt = 0;
   const stop = (signal: string): void => {
     if (stopping !== undefined) {
+      // pnpm (and tsx) relay the terminal's Ctrl-C to a child that got it already: a repeat within
+      // the grace period is that same Ctrl-C, not a second one.
+      if (performance.now() - firstSignalAt < REPEAT_GRACE_MS) return;
       say(`${signal} again: exiting at once`);
       process.exit(130);
     }
-    say(`\n${signal}: stopping (Ctrl-C again to exit at once)`);
+    firstSignalAt = performance.now();
+    say(`${process.stdout.isTTY === true ? "\n" : ""}${signal}: stopping (Ctrl-C again to exit at once)`);
     logger.info({ signal }, "stopping");
     stopping = shutdown(running, logger);
     void stopping.then((clean) => {

@@ -69,11 +69,12 @@ export interface ResultRow {
 }
 
 /**
- * Writes `bench/results/<name>.json`: every key as its median (the keys the issues name), plus the
- * spread of each under `detail`, and the machine. Returns the markdown table it also prints.
+ * Writes `<dir>/<name>.json` (default `bench/results/`): every key as its median (the keys the
+ * issues name), plus the spread of each under `detail`, and the machine. Returns the markdown
+ * table it also prints.
  */
-export function writeResults(name: string, rows: ResultRow[], extra: Record<string, unknown> = {}): string {
-  mkdirSync(resultsDir, { recursive: true });
+export function writeResults(name: string, rows: ResultRow[], extra: Record<string, unknown> = {}, dir: string = resultsDir): string {
+  mkdirSync(dir, { recursive: true });
   const machine = describeMachine();
   const flat: Record<string, unknown> = {};
   for (const row of rows) flat[row.key] = round(row.value.median);
@@ -81,7 +82,7 @@ export function writeResults(name: string, rows: ResultRow[], extra: Record<stri
     rows.map((row) => [row.key, { median: round(row.value.median), min: round(row.value.min), max: round(row.value.max), runs: row.value.runs.map(round), unit: row.unit }]),
   );
   const document = { ...flat, ...extra, machine, detail, written_at: new Date().toISOString() };
-  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(document, null, 2)}\n`);
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(document, null, 2)}\n`);
   const table = markdownTable(rows);
   console.log(`\n${name} (${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node})\n\n${table}`);
   return table;

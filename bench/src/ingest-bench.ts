@@ -1,0 +1,146 @@
+import { encodeUsageRecord } from "@usage-ledger/wire";
+import { timeAggregator } from "./aggregator-run";
+import type { TimedAggregatorRun } from "./aggregator-run";
+import { createRecordsTopic, preProduce, uniqueTopic } from "./bench-kafka";
+import type { BenchKafka, PreparedMessage } from "./bench-kafka";
+import type { BenchSizes } from "./bench-config";
+import { startCpuProfile, summariseCpuProfile } from "./cpu-profile";
+import type { CpuProfile, ProfileSummary } from "./cpu-profile";
+import type { Measured } from "./harness";
+import { measured } from "./harness";
+import { naiveJson, runNaiveConsumer } from "./naive-baseline";
+import { messageKey, partitionRouter, RecordStream } from "./records";
+
+/** The pre-produced topics of the ingest scenario. */
+export interface IngestTopics {
+  /** Avro single-object records (what publishers write), keyed and partitioned by statistics key. */
+  readonly avroTopic: string;
+  /** The same records as JSON text (the naive baseline's input), same keys and partitions. */
+  readonly jsonTopic: string;
+  readonly records: number;
+  readonly produceMs: { readonly avro: number; readonly json: number };
+  readonly avroBytes: number;
+  readonly jsonBytes: number;
+}
+
+/** Messages `[from, from + count)` of the benchmark stream, encoded by `encode`, for {@link preProduce}. */
+export function streamMessages(options: {
+  from: number;
+  count: number;
+  partitions: number;
+  encode: (record: Parameters<typeof encodeUsageRecord>[0]) => Buffer;
+  onBytes?: (bytes: number) => void;
+}): () => PreparedMessage | undefined {
+  const stream = new RecordStream();
+  for (let i = 0; i < options.from; i++) stream.next();
+  const route = partitionRouter(options.partitions);
+  let left = options.count;
+  return () => {
+    if (left === 0) return undefined;
+    left--;
+    const record = stream.next();
+    const key = messageKey(record);
+    const value = options.encode(record);
+    options.onBytes?.(value.length);
+    return { key, value, partition: route(key) };
+  };
+}
+
+/** Creates both topics and pre-produces the first `sizes.ingestRecords` records of the stream into each. */
+export async function prepareIngestTopics(bench: BenchKafka, sizes: BenchSizes, log: (line: string) => void): Promise<IngestTopics> {
+  const avroTopic = uniqueTopic("records-avro");
+  const jsonTopic = uniqueTopic("records-json");
+  await createRecordsTopic(bench, avroTopic, sizes.partitions);
+  await createRecordsTopic(bench, jsonTopic, sizes.partitions);
+  let avroBytes = 0;
+  let jsonBytes = 0;
+  let started = performance.now();
+  await preProduce(
+    bench,
+    avroTopic,
+    streamMessages({ from: 0, count: sizes.ingestRecords, partitions: sizes.partitions, encode: encodeUsageRecord, onBytes: (bytes) => (avroBytes += bytes) }),
+  );
+  const avroMs = performance.now() - started;
+  log(`pre-produced ${sizes.ingestRecords.toLocaleString("en-US")} Avro records in ${(avroMs / 1000).toFixed(1)} s`);
+  started = performance.now();
+  await preProduce(
+    bench,
+    jsonTopic,
+    streamMessages({
+      from: 0,
+      count: sizes.naiveRecords,
+      partitions: sizes.partitions,
+      encode: (record) => Buffer.from(naiveJson(record)),
+      onBytes: (bytes) => (jsonBytes += bytes),
+    }),
+  );
+  const jsonMs = performance.now() - started;
+  log(`pre-produced ${sizes.naiveRecords.toLocaleString("en-US")} JSON records in ${(jsonMs / 1000).toFixed(1)} s`);
+  return { avroTopic, jsonTopic, records: sizes.ingestRecords, produceMs: { avro: avroMs, json: jsonMs }, avroBytes, jsonBytes };
+}
+
+/** What the ingest scenario measured. */
+export interface IngestResult {
+  readonly ingest: Measured;
+  readonly naive: Measured;
+  readonly ratio: Measured;
+  readonly aggregatorRuns: readonly TimedAggregatorRun[];
+  readonly profile: { readonly summary: ProfileSummary; readonly raw: CpuProfile; readonly recordsPerSecond: number } | undefined;
+}
+
+/**
+ * End-to-end ingest: `runs` times the real aggregator over the Avro topic (records/s from its
+ * start to the last record applied) and the naive consumer over the JSON topic, alternating so
+ * that both see the same machine load; then, if asked, one more aggregator run under the CPU profiler.
+ */
+export async function benchIngest(
+  bench: BenchKafka,
+  sizes: BenchSizes,
+  topics: IngestTopics,
+  options: { profile: boolean; log: (line: string) => void },
+): Promise<IngestResult> {
+  const ingestRuns: number[] = [];
+  const naiveRuns: number[] = [];
+  const ratios: number[] = [];
+  const aggregatorRuns: TimedAggregatorRun[] = [];
+  for (let run = 0; run < sizes.runs; run++) {
+    const timed = await timeAggregator(bench, { recordsTopic: topics.avroTopic, partitions: sizes.partitions, expectedApplied: topics.records });
+    aggregatorRuns.push(timed);
+    const ingestRate = (topics.records / timed.elapsedMs) * 1000;
+    ingestRuns.push(ingestRate);
+    options.log(
+      `  ingest run ${run + 1}: ${Math.round(ingestRate).toLocaleString("en-US")} records/s (${(timed.elapsedMs / 1000).toFixed(2)} s, ${timed.generationsWhileTimed} generations written meanwhile)`,
+    );
+    const naive = await runNaiveConsumer({ kafka: bench.kafka, topic: topics.jsonTopic, groupId: uniqueTopic("naive-group"), expected: sizes.naiveRecords });
+    if (naive.statistics.details !== sizes.naiveRecords) {
+      throw new Error(`the naive consumer stored ${naive.statistics.details} details, expected ${sizes.naiveRecords}`);
+    }
+    const naiveRate = (sizes.naiveRecords / naive.elapsedMs) * 1000;
+    naiveRuns.push(naiveRate);
+    ratios.push(ingestRate / naiveRate);
+    options.log(`  naive run ${run + 1}: ${Math.round(naiveRate).toLocaleString("en-US")} records/s (${(naive.elapsedMs / 1000).toFixed(2)} s)`);
+  }
+  let profile: IngestResult["profile"];
+  if (options.profile) {
+    let running: Awaited<ReturnType<typeof startCpuProfile>> | undefined;
+    let raw: CpuProfile | undefined;
+    const timed = await timeAggregator(bench, {
+      recordsTopic: topics.avroTopic,
+      partitions: sizes.partitions,
+      expectedApplied: topics.records,
+      around: {
+        before: async () => {
+          running = await startCpuProfile();
+        },
+        after: async () => {
+          raw = await running?.stop();
+        },
+      },
+    });
+    if (raw !== undefined) {
+      profile = { summary: summariseCpuProfile(raw), raw, recordsPerSecond: (topics.records / timed.elapsedMs) * 1000 };
+      options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
+    }
+  }
+  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, profile };
+}

@@ -79,6 +79,18 @@ describe("BatchAccumulator", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("take(urgent, maxBytes) gives the next ready batch only when it fits, so ready batches can share one request", () => {
+    const accumulator = new BatchAccumulator<number>({ maxRecords: 2, maxBytes: 1_000, lingerMs: 60_000 }, () => undefined);
+    for (let item = 0; item < 5; item += 1) accumulator.add(item, 100);
+    // Two closed batches of 200 bytes, and [4] open (not lingered).
+    expect(accumulator.take(false, 199)).toBeUndefined();
+    expect(accumulator.take(false, 200)?.items).toEqual([0, 1]);
+    expect(accumulator.take(false, 500)?.items).toEqual([2, 3]);
+    expect(accumulator.take(false, 500)).toBeUndefined();
+    expect(accumulator.take(true, 99)).toBeUndefined();
+    expect(accumulator.take(true, 100)?.items).toEqual([4]);
+  });
+
   it("with lingerMs 0 a batch is ready as soon as it has an item", () => {
     let ready = 0;
     const accumulator = new BatchAccumulator<number>({ maxRecords: 100, maxBytes: 1_000, lingerMs: 0 }, () => (ready += 1));

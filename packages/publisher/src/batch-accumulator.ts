@@ -83,10 +83,12 @@ export class BatchAccumulator<T> {
 
   /**
    * The next batch to send: the oldest closed batch, else the open batch when it has lingered
-   * (or `urgent`), else `undefined`.
+   * (or `urgent`), else `undefined`; also `undefined` when that batch holds more than `maxBytes`.
    */
-  take(urgent: boolean): Batch<T> | undefined {
-    if (this.closed.length === 0 && this.hasReady(urgent)) this.closeOpen();
+  take(urgent: boolean, maxBytes = Number.POSITIVE_INFINITY): Batch<T> | undefined {
+    const next = this.closed[0] ?? (this.hasReady(urgent) ? this.open : undefined);
+    if (next === undefined || next.bytes > maxBytes) return undefined;
+    if (this.closed.length === 0) this.closeOpen();
     const batch = this.closed.shift();
     if (batch !== undefined) this.count -= batch.items.length;
     return batch;

@@ -1,5 +1,5 @@
 export { UsagePublisher, createPublisher } from "./publisher";
-export type { CloseOptions, DeliveryFailure, DeliveryReport, PublishAck, PublisherStats } from "./publisher";
+export type { CloseOptions, DeliveryFailure, DeliveryReport, PublishAck, PublisherStats } from "./types";
 export { DEFAULT_TOPIC } from "./options";
 export type { BatchOptions, PublisherOptions, WhenFull } from "./options";
 export { PUBLISHER_ERROR_CODES, PublisherError, isPublisherError } from "./errors";

@@ -39,6 +39,12 @@ export interface PublisherOptions {
    * failed); default 20,000.
    */
   readonly maxBufferedRecords?: number;
+  /**
+   * When several batches are ready at once (records came faster than the broker answered), they
+   * share one produce request of at most this many bytes; default 1,000,000 (below the broker's
+   * 1 MiB limit per partition batch). A single batch bigger than this still goes, alone.
+   */
+  readonly maxRequestBytes?: number;
   /** `wait` (default): `publish()` waits for space. `reject`: it rejects with `PUBLISHER_BUFFER_FULL`. */
   readonly whenFull?: WhenFull;
   /**
@@ -69,6 +75,7 @@ export interface ResolvedOptions {
   readonly maxBytes: number;
   readonly lingerMs: number;
   readonly maxBufferedRecords: number;
+  readonly maxRequestBytes: number;
   readonly whenFull: WhenFull;
   readonly deliveryTimeoutMs: number;
   readonly retryBackoffMs: number;
@@ -107,6 +114,7 @@ export function resolveOptions(options: PublisherOptions): ResolvedOptions {
     maxBytes: integer("batch.maxBytes", batch.maxBytes, 512 * 1024, 1),
     lingerMs: integer("batch.lingerMs", batch.lingerMs, 5, 0),
     maxBufferedRecords: integer("maxBufferedRecords", options.maxBufferedRecords, 20_000, 1),
+    maxRequestBytes: integer("maxRequestBytes", options.maxRequestBytes, 1_000_000, 1),
     whenFull,
     deliveryTimeoutMs: integer("deliveryTimeoutMs", options.deliveryTimeoutMs, 120_000, 1),
     retryBackoffMs: integer("retryBackoffMs", options.retryBackoffMs, 100, 1),

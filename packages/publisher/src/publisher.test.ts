@@ -8,7 +8,8 @@ import { usageRecord } from "../test/records";
 import { createMonotonicClock } from "./clock";
 import { PublisherError, isPublisherError } from "./errors";
 import { createPublisher } from "./publisher";
-import type { DeliveryReport, PublishAck, PublisherStats, UsagePublisher } from "./publisher";
+import type { UsagePublisher } from "./publisher";
+import type { DeliveryReport, PublishAck, PublisherStats } from "./types";
 import type { PublisherOptions } from "./options";
 import { statisticsKey } from "./statistics-key";
 

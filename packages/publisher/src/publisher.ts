@@ -2,7 +2,7 @@ import { isZeroTimestamp } from "@usage-ledger/statistics";
 import type { Clock, UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord, isWireError } from "@usage-ledger/wire";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
-import type { ICustomPartitioner, Message, Producer, RecordMetadata } from "kafkajs";
+import type { ICustomPartitioner, Producer, RecordMetadata } from "kafkajs";
 import { BatchAccumulator } from "./batch-accumulator";
 import { processClock } from "./clock";
 import { PublisherError } from "./errors";
@@ -12,81 +12,10 @@ import { kafkaLogCreator, silentLogger } from "./logger";
 import type { PublisherLogger } from "./logger";
 import { resolveOptions } from "./options";
 import type { PublisherOptions, ResolvedOptions } from "./options";
+import { PendingRecord } from "./pending-record";
+import type { SettleListener } from "./pending-record";
 import { statisticsKey } from "./statistics-key";
-
-/** What `publish()` resolves with once the broker has acknowledged the record. */
-export interface PublishAck {
-  /** The partition the record went to (all records of one statistics key go to the same one). */
-  readonly partition: number;
-  /** Its offset in that partition (decimal text, as kafkajs gives offsets); undefined if the broker did not say. */
-  readonly offset: string | undefined;
-  /** The message key: the record's statistics key. */
-  readonly key: string;
-  /** The record as published: with the timestamp (and node id) the publisher stamped into it. */
-  readonly record: UsageRecord;
-}
-
-/** A record that could not be delivered, as reported by `flush()` and `close()`. */
-export interface DeliveryFailure {
-  /** The record as published (with its stamped timestamp: publishing it again is deduplicated downstream). */
-  readonly record: UsageRecord;
-  readonly error: PublisherError;
-}
-
-/** The outcome of every record that was pending when `flush()` or `close()` was called. */
-export interface DeliveryReport {
-  /** How many of them the broker acknowledged. */
-  readonly delivered: number;
-  /** Each one that was not acknowledged, in publish order. */
-  readonly failed: readonly DeliveryFailure[];
-}
-
-/** Options of {@link UsagePublisher.close}. */
-export interface CloseOptions {
-  /**
-   * Stop trying after this many milliseconds: every record not acknowledged by then is reported
-   * as failed (`PUBLISHER_CLOSE_TIMEOUT`), except that a request already on the wire is awaited.
-   * Default: no deadline (each record still ends by its delivery timeout).
-   */
-  readonly deadlineMs?: number;
-}
-
-/** Counters of a publisher (see README.md, "Counters"). */
-export interface PublisherStats {
-  /** Records accepted by `publish()` (valid, and buffered or waiting for space). */
-  readonly published: number;
-  /** `publish()` calls refused at the call: invalid record, buffer full ('reject'), closed. */
-  readonly rejected: number;
-  /** Records the broker acknowledged. */
-  readonly acknowledged: number;
-  /** Accepted records that failed (delivery timeout, close deadline, refused by the broker). */
-  readonly failed: number;
-  /** Accepted records held in the buffer, not yet acknowledged or failed. */
-  readonly buffered: number;
-  /** Accepted records waiting for space in the buffer ('wait'). published = acknowledged + failed + buffered + waiting. */
-  readonly waiting: number;
-  /** Batches the broker acknowledged. */
-  readonly batches: number;
-  /** Send attempts that failed and were tried again. */
-  readonly retries: number;
-}
-
-type EntryState = "waiting" | "buffered" | "done";
-type SettleListener = (entry: Pending, error: PublisherError | undefined) => void;
-
-/** One accepted record on its way to the broker. */
-interface Pending {
-  readonly record: UsageRecord;
-  readonly message: Message & { readonly key: string; readonly value: Buffer };
-  /** Estimated bytes in a record batch. */
-  readonly size: number;
-  /** `performance.now()` after which it fails with PUBLISHER_DELIVERY_TIMEOUT. */
-  readonly deadline: number;
-  state: EntryState;
-  resolve: (ack: PublishAck) => void;
-  reject: (error: PublisherError) => void;
-  listeners: SettleListener[] | undefined;
-}
+import type { CloseOptions, DeliveryReport, PublishAck, PublisherStats } from "./types";
 
 /** Bytes a record adds to a Kafka record batch beyond its key and value (varint lengths, deltas, attributes). */
 const RECORD_OVERHEAD_BYTES = 24;
@@ -109,9 +38,9 @@ export class UsagePublisher {
   private readonly kafka: Kafka;
   private readonly logger: PublisherLogger;
   private readonly clock: Clock;
-  private readonly accumulator: BatchAccumulator<Pending>;
-  private readonly waiters = new Fifo<Pending>();
-  private readonly unsettled = new Set<Pending>();
+  private readonly accumulator: BatchAccumulator<PendingRecord>;
+  private readonly waiters = new Fifo<PendingRecord>();
+  private readonly unsettled = new Set<PendingRecord>();
   /** The partition kafkajs's partitioner chose for each message of the batch in flight. */
   private readonly partitionOf = new WeakMap<object, number>();
   private readonly partitioner: ICustomPartitioner;
@@ -143,7 +72,7 @@ export class UsagePublisher {
         logLevel: logLevel.INFO,
       });
     const { maxRecords, maxBytes, lingerMs } = this.options;
-    this.accumulator = new BatchAccumulator<Pending>({ maxRecords, maxBytes, lingerMs }, () => this.kick());
+    this.accumulator = new BatchAccumulator<PendingRecord>({ maxRecords, maxBytes, lingerMs }, () => this.kick());
     const partitionOf = this.partitionOf;
     this.partitioner = () => {
       const inner = Partitioners.DefaultPartitioner();
@@ -164,9 +93,7 @@ export class UsagePublisher {
    * never causes an unhandled rejection, but callers should await it or use `flush()`/`close()`.
    */
   publish(record: UsageRecord): Promise<PublishAck> {
-    const result = this.accept(record);
-    void result.catch(ignore);
-    return result;
+    return this.accept(record);
   }
 
   /**
@@ -224,9 +151,9 @@ export class UsagePublisher {
 
   private accept(record: UsageRecord): Promise<PublishAck> {
     if (this.state !== "open") return this.refuse(new PublisherError("PUBLISHER_CLOSED", "the publisher is closed"));
-    let prepared: Pick<Pending, "record" | "message" | "size">;
+    let entry: PendingRecord;
     try {
-      prepared = this.prepare(record);
+      entry = this.prepare(record);
     } catch (error) {
       return this.refuse(
         error instanceof PublisherError ? error : new PublisherError("PUBLISHER_INVALID_RECORD", `cannot prepare the record: ${describeError(error)}`, { cause: error }),
@@ -239,20 +166,6 @@ export class UsagePublisher {
         new PublisherError("PUBLISHER_BUFFER_FULL", `the buffer holds maxBufferedRecords (${String(this.options.maxBufferedRecords)}) records`),
       );
     }
-    let resolve: Pending["resolve"] = ignore;
-    let reject: Pending["reject"] = ignore;
-    const promise = new Promise<PublishAck>((onAck, onError) => {
-      resolve = onAck;
-      reject = onError;
-    });
-    const entry: Pending = {
-      ...prepared,
-      deadline: performance.now() + this.options.deliveryTimeoutMs,
-      state: "waiting",
-      resolve,
-      reject,
-      listeners: undefined,
-    };
     this.counters.published += 1;
     this.unsettled.add(entry);
     if (full) {
@@ -261,16 +174,18 @@ export class UsagePublisher {
       this.admit(entry);
     }
     if (this.urgent()) this.kick();
-    return promise;
+    return entry.promise;
   }
 
   private refuse(error: PublisherError): Promise<never> {
     this.counters.rejected += 1;
-    return Promise.reject(error);
+    const refused = Promise.reject(error);
+    void refused.catch(ignore);
+    return refused;
   }
 
   /** Stamps, validates and encodes a record; throws `PUBLISHER_INVALID_RECORD`. */
-  private prepare(record: UsageRecord): Pick<Pending, "record" | "message" | "size"> {
+  private prepare(record: UsageRecord): PendingRecord {
     if (typeof record !== "object" || record === null) {
       throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: not an object (${record === null ? "null" : typeof record})`);
     }
@@ -296,10 +211,11 @@ export class UsagePublisher {
       throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: ${describeError(error)}`, { cause: error });
     }
     const key = statisticsKey(stamped);
-    return { record: stamped, message: { key, value }, size: value.length + Buffer.byteLength(key) + RECORD_OVERHEAD_BYTES };
+    const size = value.length + Buffer.byteLength(key) + RECORD_OVERHEAD_BYTES;
+    return new PendingRecord(stamped, { key, value }, size, performance.now() + this.options.deliveryTimeoutMs);
   }
 
-  private admit(entry: Pending): void {
+  private admit(entry: PendingRecord): void {
     entry.state = "buffered";
     this.buffered += 1;
     this.accumulator.add(entry, entry.size);
@@ -326,10 +242,18 @@ export class UsagePublisher {
   /** Starts sending the next ready batch unless a send is running (one request in flight). */
   private kick(): void {
     if (this.sending || this.aborted) return;
-    const batch = this.accumulator.take(this.urgent());
-    if (batch === undefined) return;
+    const urgent = this.urgent();
+    const first = this.accumulator.take(urgent);
+    if (first === undefined) return;
     this.sending = true;
-    const entries = batch.items;
+    // Batches that became ready while the last request was on the wire share one request.
+    const entries = [...first.items];
+    let bytes = first.bytes;
+    for (let next = this.accumulator.take(urgent, this.options.maxRequestBytes - bytes); next !== undefined; ) {
+      for (const entry of next.items) entries.push(entry);
+      bytes += next.bytes;
+      next = this.accumulator.take(urgent, this.options.maxRequestBytes - bytes);
+    }
     void this.deliver(entries)
       .catch((error: unknown) => {
         this.fail(entries, new PublisherError("PUBLISHER_SEND_FAILED", `internal error while sending: ${describeError(error)}`, { cause: error }));
@@ -346,7 +270,7 @@ export class UsagePublisher {
   }
 
   /** Sends one batch until the broker acknowledges it, it fails for good, or its time is up. */
-  private async deliver(entries: readonly Pending[]): Promise<void> {
+  private async deliver(entries: readonly PendingRecord[]): Promise<void> {
     const messages = entries.map((entry) => entry.message);
     let deadline = Number.POSITIVE_INFINITY;
     for (const entry of entries) deadline = Math.min(deadline, entry.deadline);
@@ -407,21 +331,21 @@ export class UsagePublisher {
     }
   }
 
-  private acknowledge(entries: readonly Pending[], metadata: readonly RecordMetadata[]): void {
-    const base = new Map<number, bigint>();
+  private acknowledge(entries: readonly PendingRecord[], metadata: readonly RecordMetadata[]): void {
+    const base = new Map<number, number>();
     for (const entry of metadata) {
-      if (entry.topicName === this.topic && entry.baseOffset !== undefined && /^\d+$/.test(entry.baseOffset)) {
-        base.set(entry.partition, BigInt(entry.baseOffset));
-      }
+      const offset = entry.baseOffset === undefined ? Number.NaN : Number(entry.baseOffset);
+      // Offsets beyond 2^53 would lose digits as numbers; none is that high in practice, and such a batch reports none.
+      if (entry.topicName === this.topic && Number.isSafeInteger(offset + entries.length) && offset >= 0) base.set(entry.partition, offset);
     }
-    const next = new Map<number, bigint>();
+    const next = new Map<number, number>();
     for (const entry of entries) {
       const partition = this.partitionOf.get(entry.message) ?? -1;
       const first = base.get(partition);
       let offset: string | undefined;
       if (first !== undefined) {
-        const index = next.get(partition) ?? 0n;
-        next.set(partition, index + 1n);
+        const index = next.get(partition) ?? 0;
+        next.set(partition, index + 1);
         offset = String(first + index);
       }
       this.settle(entry, undefined, { partition, offset, key: entry.message.key, record: entry.record });
@@ -429,7 +353,7 @@ export class UsagePublisher {
     this.counters.batches += 1;
   }
 
-  private fail(entries: readonly Pending[], error: PublisherError): void {
+  private fail(entries: readonly PendingRecord[], error: PublisherError): void {
     let count = 0;
     for (const entry of entries) {
       if (entry.state === "done") continue;
@@ -439,21 +363,17 @@ export class UsagePublisher {
     if (count > 0) this.logger.error({ topic: this.topic, records: count, code: error.code, error: error.message }, "publisher: records not delivered");
   }
 
-  private settle(entry: Pending, error: PublisherError | undefined, ack?: PublishAck): void {
+  private settle(entry: PendingRecord, error: PublisherError | undefined, ack?: PublishAck): void {
     if (entry.state === "done") return;
     const wasBuffered = entry.state === "buffered";
-    entry.state = "done";
     this.unsettled.delete(entry);
     if (error === undefined && ack !== undefined) {
       this.counters.acknowledged += 1;
-      entry.resolve(ack);
+      entry.succeed(ack);
     } else {
       this.counters.failed += 1;
-      entry.reject(error ?? new PublisherError("PUBLISHER_SEND_FAILED", "no acknowledgement"));
+      entry.fail(error ?? new PublisherError("PUBLISHER_SEND_FAILED", "no acknowledgement"));
     }
-    const listeners = entry.listeners;
-    entry.listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener(entry, error);
     if (wasBuffered) {
       this.buffered -= 1;
       this.admitWaiters();
@@ -461,11 +381,11 @@ export class UsagePublisher {
   }
 
   /** Resolves with the report of `targets` once each is settled. */
-  private watch(targets: readonly Pending[]): Promise<DeliveryReport> {
+  private watch(targets: readonly PendingRecord[]): Promise<DeliveryReport> {
     return new Promise((resolve) => {
       let remaining = targets.length;
       let delivered = 0;
-      const failures = new Map<Pending, PublisherError>();
+      const failures = new Map<PendingRecord, PublisherError>();
       const finish = (): void => {
         const failed = targets.flatMap((entry) => {
           const error = failures.get(entry);

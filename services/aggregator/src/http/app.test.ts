@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Counter, Registry } from "prom-client";
-import { RequestStatistics, parseRfc3339 } from "@usage-ledger/statistics";
+import { RequestStatistics, StatisticsError, parseRfc3339 } from "@usage-ledger/statistics";
 import type { Clock, ParsedSnapshot, Timestamp, UsageRecord } from "@usage-ledger/statistics";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { buildApp } from "./app";
@@ -310,6 +310,14 @@ describe("POST /v0/management/usage/import", () => {
     expect(target.ledger.statistics.snapshotJson()).toBe(before);
   });
 
+  it("answers 400 invalid json when the aggregator refuses the parsed snapshot as bad input", async () => {
+    const body = await exportOf(three);
+    const target = await harness();
+    target.ledger.importFailure = new StatisticsError("STATS_INVALID_COLUMNS", "a column is not an integer");
+    const response = await target.call({ method: "POST", url: "/v0/management/usage/import", headers: auth, payload: body });
+    expect(errorOf(response)).toEqual({ status: 400, body: '{"error":"invalid json"}' });
+  });
+
   it("answers 503 when the import cannot be written durably, and the store is unchanged", async () => {
     const body = await exportOf(three);
     const target = await harness();
@@ -496,6 +504,17 @@ describe("health, readiness and metrics", () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers["content-type"]).toBe(ledger.metrics.contentType);
     expect(response.body).toContain("ledger_records_applied_total 2");
+  });
+
+  it("answers 500 {error: internal error} when the aggregator fails unexpectedly", async () => {
+    const { call, ledger } = await harness();
+    ledger.fleetStatistics = () => {
+      throw new Error("bug");
+    };
+    expect(errorOf(await call({ method: "GET", url: "/v0/management/usage", headers: auth }))).toEqual({
+      status: 500,
+      body: '{"error":"internal error"}',
+    });
   });
 
   it("answers unknown routes 404 {error: not found}", async () => {

@@ -25,6 +25,8 @@ export interface SnapshotLogOptions {
   readonly stallTimeoutMs?: number;
   /** Bytes fetched per partition per request. Default 8 MiB (above any chunk). */
   readonly maxBytesPerPartition?: number;
+  /** Keep reading after catching up (a follower). Default false: with nothing to read, no consumer is even started. */
+  readonly follow?: boolean;
 }
 
 /** An open read of the snapshot topic. */
@@ -77,6 +79,11 @@ export async function openSnapshotLog(options: SnapshotLogOptions): Promise<Snap
       await admin.disconnect().catch(() => undefined);
       throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `snapshot topic ${topic} has no partition ${String(partition)}`);
     }
+  }
+
+  if (remaining.size === 0 && options.follow !== true) {
+    await admin.disconnect().catch(() => undefined);
+    return { endOffsets, caughtUp: Promise.resolve(), bytesRead: () => 0, close: async () => undefined };
   }
 
   const groupId = `${options.groupIdPrefix ?? "usage-ledger-snapshot-read"}-${randomBytes(8).toString("hex")}`;

@@ -154,6 +154,7 @@ export class SnapshotReader {
       topic: this.options.topic,
       logger: this.logger,
       stallTimeoutMs: this.options.stallTimeoutMs,
+      follow: true,
       partitions: partitions === undefined ? undefined : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
       onRecords: async (_snapshotPartition, records) => {
         for (const partition of collect(records)) dirty.add(partition);

@@ -38,6 +38,8 @@ export interface EnsureSnapshotTopicOptions {
   readonly minCleanableDirtyRatio?: number;
   /** min.insync.replicas; not set when undefined. */
   readonly minInsyncReplicas?: number;
+  /** How long to wait for a created topic's metadata to show it with leaders. Default 30,000 ms. */
+  readonly timeoutMs?: number;
   readonly logger?: SnapshotLogger;
 }
 
@@ -97,12 +99,26 @@ export async function ensureSnapshotTopic(admin: Admin, options: EnsureSnapshotT
       });
     }
   } catch (error) {
-    // Another instance may have created it at the same moment: that is fine, the read-back decides.
-    if ((error as { type?: string }).type !== "TOPIC_ALREADY_EXISTS" && !errorMessage(error).includes("already exists")) {
+    // Another instance may have created it at the same moment, or kafkajs gave up waiting for the
+    // new topic's leaders (a retriable metadata error): the read-back below decides.
+    const { type, retriable } = error as { type?: string; retriable?: boolean };
+    if (type !== "TOPIC_ALREADY_EXISTS" && retriable !== true && !errorMessage(error).includes("already exists")) {
       throw new SnapshotError("SNAPSHOT_READ_FAILED", `cannot create snapshot topic ${topic}: ${errorMessage(error)}`, { cause: error });
     }
+    logger.debug({ topic, err: error }, "snapshot topic creation: reading it back");
   }
-  const described = await describeSnapshotTopic(admin, topic);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let described: Awaited<ReturnType<typeof describeSnapshotTopic>>;
+  for (;;) {
+    try {
+      described = await describeSnapshotTopic(admin, topic);
+      break;
+    } catch (error) {
+      const retry = error instanceof SnapshotError && (error.code === "SNAPSHOT_TOPIC_MISSING" || error.retryable);
+      if (!retry || Date.now() > deadline) throw error;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+  }
   logger.info({ topic, created, partitions: described.partitions, maxMessageBytes: described.maxMessageBytes }, created ? "snapshot topic created" : "snapshot topic exists");
   return { ...described, created };
 }
@@ -118,7 +134,11 @@ export async function describeSnapshotTopic(admin: Admin, topic: string): Promis
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) throw new SnapshotError("SNAPSHOT_TOPIC_MISSING", `snapshot topic ${topic} does not exist`);
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    partitions = metadata.topics.find((entry) => entry.name === topic)?.partitions.length ?? 0;
+    const found = metadata.topics.find((entry) => entry.name === topic)?.partitions ?? [];
+    if (found.some((partition) => partition.leader < 0)) {
+      throw new SnapshotError("SNAPSHOT_READ_FAILED", `snapshot topic ${topic} has partitions without a leader`);
+    }
+    partitions = found.length;
     const response = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: CONFIG_NAMES }],

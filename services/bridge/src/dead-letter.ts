@@ -21,13 +21,21 @@ export interface DeadLetterSink {
   close(): Promise<void>;
 }
 
-/** Header names of a dead letter (values are UTF-8 text). */
+/**
+ * Header names of a dead letter (values are UTF-8 text). The reason and message headers are the
+ * ones the aggregator's dead letters carry too, so one reader of usage.records.dlq sees both.
+ */
 export const DEAD_LETTER_HEADERS = Object.freeze({
-  reasonCode: "reason-code",
-  reasonMessage: "reason-message",
-  nodeAddress: "node-address",
-  mode: "mode",
-  source: "source",
+  /** The reason code (WIRE_* or PUBLISHER_*). */
+  reasonCode: "dlq.reason",
+  /** The error message that goes with it. */
+  reasonMessage: "dlq.message",
+  /** host:port of the CLIProxyAPI node the message came from. */
+  nodeAddress: "dlq.source.node",
+  /** How the bridge read it: lpop, subscribe or http. */
+  mode: "dlq.source.mode",
+  /** Always `bridge` (the aggregator's letters name a source topic instead). */
+  producer: "dlq.producer",
 });
 
 /** Options of {@link createKafkaDeadLetterSink}. */
@@ -73,7 +81,7 @@ export function createKafkaDeadLetterSink(options: KafkaDeadLetterSinkOptions): 
               [DEAD_LETTER_HEADERS.reasonMessage]: letter.reasonMessage,
               [DEAD_LETTER_HEADERS.nodeAddress]: letter.nodeAddress,
               [DEAD_LETTER_HEADERS.mode]: letter.mode,
-              [DEAD_LETTER_HEADERS.source]: "bridge",
+              [DEAD_LETTER_HEADERS.producer]: "bridge",
             },
           })),
         });

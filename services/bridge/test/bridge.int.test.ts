@@ -1,10 +1,10 @@
-import { createTestTopics } from "@usage-ledger/kafka-broker/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { DEAD_LETTER_HEADERS } from "../src/dead-letter";
 import type { BridgeMetrics } from "../src/metrics";
 import type { NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode, type FakeNodeOptions } from "./fake-cliproxy";
 import {
+  createTopics,
   decodeAll,
   eventually,
   expectSameRecordsOnce,
@@ -31,7 +31,7 @@ describe("bridge: CLIProxyAPI usage queue → usage.records (acceptance 1)", () 
   });
 
   async function setup(mode: NodeMode, emptyCountReply: "nil" | "empty-array" = "nil", fault?: FakeNodeOptions["fault"]) {
-    const topics = await createTestTopics(brokers, [
+    const topics = await createTopics(brokers, [
       { prefix: "bridge-records", numPartitions: 3 },
       { prefix: "bridge-dlq", numPartitions: 1 },
     ]);

@@ -1,4 +1,4 @@
-import { testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
+import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { createPublisher, type UsagePublisher } from "@usage-ledger/publisher";
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { decodeUsageRecord } from "@usage-ledger/wire";
@@ -183,25 +183,78 @@ export function canonical(value: unknown): string {
   );
 }
 
+/** A {@link SchedulerClock} whose time moves only when the bridge sleeps; see {@link virtualClock}. */
+export interface VirtualClock extends SchedulerClock {
+  /** Sleeps that would end after this time wait (real time) until the horizon moves past them. */
+  setHorizon(at: number): void;
+  /** True while a sleep waits at the horizon: the bridge is idle and its state is stable. */
+  readonly blocked: boolean;
+}
+
 /**
- * A scheduler clock whose sleeps take no real time: each sleep moves "now" forward by its length.
- * For one sleeper at a time (one node), so the time it reports is the time the bridge waited.
+ * A scheduler clock whose sleeps take no real time: each sleep moves "now" to its end at once,
+ * unless that end lies past the horizon (default: none); such a sleep waits until the horizon is
+ * moved. For one sleeper at a time (one node), so the time it reports is the time the bridge waited.
  */
-export function virtualClock(start = 1_800_000_000_000): SchedulerClock & { readonly slept: number[] } {
+export function virtualClock(start = 1_800_000_000_000): VirtualClock {
   let now = start;
-  const slept: number[] = [];
+  let horizon = Number.POSITIVE_INFINITY;
+  const waiting: Array<{ at: number; resolve: () => void }> = [];
+  const release = (): void => {
+    waiting.sort((a, b) => a.at - b.at);
+    while ((waiting[0]?.at ?? Number.POSITIVE_INFINITY) <= horizon) {
+      const next = waiting.shift();
+      if (next === undefined) break;
+      now = Math.max(now, next.at);
+      setImmediate(next.resolve);
+    }
+  };
   return {
-    slept,
     now: () => now,
+    get blocked() {
+      return waiting.length > 0;
+    },
+    setHorizon(at) {
+      horizon = at;
+      release();
+    },
     sleep: (ms, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal?.aborted === true) {
           reject(stopped());
           return;
         }
-        slept.push(ms);
-        now += Math.max(0, ms);
-        setImmediate(() => (signal?.aborted === true ? reject(stopped()) : resolve()));
+        const entry = { at: now + Math.max(0, ms), resolve };
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const index = waiting.indexOf(entry);
+            if (index !== -1) waiting.splice(index, 1);
+            reject(stopped());
+          },
+          { once: true },
+        );
+        waiting.push(entry);
+        release();
       }),
   };
+}
+
+/**
+ * createTestTopics, retried while a fresh topic's metadata is not yet everywhere (kafkajs's
+ * createTopics with waitForLeaders can fail with UNKNOWN_TOPIC_OR_PARTITION right after creation).
+ */
+export async function createTopics(
+  brokers: string[],
+  topics: Parameters<typeof createTestTopics>[1],
+): Promise<Awaited<ReturnType<typeof createTestTopics>>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createTestTopics(brokers, topics);
+    } catch (error) {
+      const retriable = typeof error === "object" && error !== null && "retriable" in error && error.retriable === true;
+      if (!retriable || attempt >= 5) throw error;
+      await new Promise((done) => setTimeout(done, 500 * attempt));
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import type { UsageRecord } from "@usage-ledger/statistics";
+import { formatRfc3339Nano, type UsageRecord } from "@usage-ledger/statistics";
 
 /**
  * Literal CLIProxyAPI usage-queue payloads of both eras (../shared/seed/cliproxyapi-contracts.md,
@@ -153,9 +153,7 @@ export function generatedPayloads(count: number, options: { prefix: string; keys
   for (let index = 0; index < count; index += 1) {
     const epochSeconds = start + Math.floor(index / 1000);
     const nanos = (index % 1000) * 1_000_000 + 7;
-    const fraction = String(nanos).padStart(9, "0");
-    const seconds = epochSeconds - start;
-    const time = `2026-03-02T00:${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}.${fraction}Z`;
+    const time = formatRfc3339Nano({ epochSeconds, nanos, offsetSeconds: 0 });
     const apiKey = `${options.prefix}-key-${index % keys}`;
     const input = 100 + (index % 37);
     const output = 10 + (index % 11);

@@ -1,9 +1,8 @@
-import { createTestTopics } from "@usage-ledger/kafka-broker/testing";
 import { RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode, type Fault } from "./fake-cliproxy";
-import { canonical, decodeAll, eventually, expectSameRecordsOnce, fakeNodeConfig, readWholeTopic, startTestBridge, type TestBridge } from "./helpers";
+import { canonical, createTopics, decodeAll, eventually, expectSameRecordsOnce, fakeNodeConfig, readWholeTopic, startTestBridge, type TestBridge } from "./helpers";
 import { fromNode, generatedPayloads } from "./payloads";
 
 const brokers = inject("kafkaBrokers");
@@ -22,7 +21,7 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
   });
 
   async function scenario(mode: NodeMode, plan: ReadonlyMap<number, Fault | "outage">, prefix: string) {
-    const topics = await createTestTopics(brokers, [
+    const topics = await createTopics(brokers, [
       { prefix: "bridge-reconnect", numPartitions: 3 },
       { prefix: "bridge-reconnect-dlq", numPartitions: 1 },
     ]);

@@ -1,0 +1,110 @@
+import { createAggregator, type Aggregator } from "@usage-ledger/aggregator";
+import { testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
+import { RequestStatistics, type StatisticsSnapshot } from "@usage-ledger/statistics";
+import { pino } from "pino";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import type { NodeConfig, NodeMode } from "../src/node-worker";
+import { FakeCliProxyNode } from "./fake-cliproxy";
+import { eventually, fakeNodeConfig, startTestBridge, type TestBridge } from "./helpers";
+import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./payloads";
+
+const brokers = inject("kafkaBrokers");
+const KEY = "fleet-management-key";
+
+/** A snapshot with each model's details in timestamp order (details of several nodes interleave). */
+function sortedDetails(snapshot: StatisticsSnapshot): StatisticsSnapshot {
+  const copy = structuredClone(snapshot);
+  for (const api of Object.values(copy.apis)) {
+    for (const model of Object.values(api.models)) {
+      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source.localeCompare(b.source)));
+    }
+  }
+  return copy;
+}
+
+/**
+ * Acceptance 4: a fleet of three CLIProxyAPI nodes (one per mode) → bridge → usage.records →
+ * aggregator. The statistics the aggregator serves (its fleet view, what GET
+ * /v0/management/usage answers) equal RequestStatistics.record over the mapped payloads fed in.
+ */
+describe("bridge → aggregator end to end (acceptance 4)", () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it("the aggregator's statistics equal those computed from the payloads fed to the nodes", async () => {
+    const base = uniqueName("bridge-e2e");
+    const topics = { recordsTopic: `${base}.records`, dlqTopic: `${base}.records.dlq`, snapshotsTopic: `${base}.snapshots` };
+    cleanups.push(async () => {
+      const admin = testKafka(brokers).admin();
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const names = Object.values(topics).filter((name) => existing.has(name));
+      if (names.length > 0) await admin.deleteTopics({ topics: names }).catch(() => undefined);
+      await admin.disconnect();
+    });
+    const aggregator: Aggregator = createAggregator({
+      brokers,
+      clientId: `${base}-aggregator`,
+      groupId: `${base}-group`,
+      instanceId: "e2e-1",
+      ...topics,
+      partitions: 3,
+      snapshotIntervalMs: 1_000,
+      snapshotEveryRecords: 10_000,
+      fullSnapshotEvery: 4,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      rebalanceTimeoutMs: 20_000,
+      logger: pino({ level: "silent" }),
+    });
+    await aggregator.start();
+    cleanups.push(() => aggregator.stop());
+
+    const feeds: Array<{ mode: NodeMode; payloads: LiteralPayload[] }> = [
+      { mode: "lpop", payloads: [...SEED_ERA, ...generatedPayloads(300, { prefix: "e2e-lpop", keys: 4 })] },
+      { mode: "subscribe", payloads: [...CURRENT_ERA, ...generatedPayloads(300, { prefix: "e2e-subscribe", keys: 4, startSecond: 1_772_413_200 })] },
+      { mode: "http", payloads: generatedPayloads(300, { prefix: "e2e-http", keys: 4, startSecond: 1_772_416_800 }) },
+    ];
+    const nodes: NodeConfig[] = [];
+    const fakes: FakeCliProxyNode[] = [];
+    for (const feed of feeds) {
+      const fake = new FakeCliProxyNode({ managementKey: KEY });
+      await fake.listen();
+      cleanups.push(() => fake.close());
+      fakes.push(fake);
+      nodes.push(fakeNodeConfig(fake.address, KEY, feed.mode, `e2e-${feed.mode}`));
+      // Half queued before the bridge starts, half while it runs.
+      for (const payload of feed.payloads.slice(0, 150)) fake.enqueue(payload.json);
+    }
+    const bridge: TestBridge = startTestBridge({ brokers, topic: topics.recordsTopic, dlqTopic: topics.dlqTopic, nodes });
+    cleanups.push(() => bridge.close());
+    await eventually("the subscribe node has its subscriber", () => fakes[1]?.subscriberCount === 1);
+    feeds.forEach((feed, index) => {
+      const fake = fakes[index];
+      for (const [position, payload] of feed.payloads.slice(150).entries()) {
+        fake?.enqueue(payload.json);
+        const bad = MALFORMED.filter((malformed) => malformed.httpSafe)[position];
+        if (bad !== undefined) fake?.enqueue(bad.json);
+      }
+    });
+
+    const truth = new RequestStatistics();
+    feeds.forEach((feed, index) => {
+      for (const payload of feed.payloads) truth.record(fromNode(payload.expected, nodes[index]?.id ?? ""));
+    });
+    const total = feeds.reduce((sum, feed) => sum + feed.payloads.length, 0);
+    await eventually("the aggregator applied every record", () => aggregator.progress().applied === total);
+    await bridge.close();
+
+    expect(fakes.map((fake) => fake.handedOut.length)).toEqual(feeds.map((feed) => feed.payloads.length + MALFORMED.filter((bad) => bad.httpSafe).length));
+    const served = aggregator.fleetStatistics();
+    expect(served.totals()).toEqual(truth.totals());
+    expect(sortedDetails(served.snapshot())).toEqual(sortedDetails(truth.snapshot()));
+    expect(aggregator.progress()).toMatchObject({ applied: total, duplicates: 0, ignored: 0, dlq: 0 });
+    // The malformed payloads went to the dead-letter topic from the bridge, not through the aggregator.
+    const dlq = (await bridge.bridge.metrics.deadLettered.get()).values.reduce((sum, value) => sum + value.value, 0);
+    expect(dlq).toBe(3 * MALFORMED.filter((bad) => bad.httpSafe).length);
+  });
+});

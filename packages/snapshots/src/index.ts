@@ -7,6 +7,8 @@ export type { ChunkKey, ManifestKey, SnapshotKey } from "./keys";
 export { RECORD_OVERHEAD_BYTES, maxValueBytes, splitDetails } from "./chunking";
 export type { ChunkPiece, SplitOptions } from "./chunking";
 export type { DetailStatistics, StatisticsTotals } from "./columns";
+export { encodeChunkRecords, encodeManifestRecord } from "./records";
+export type { ChunkRecord, EncodeChunksOptions, EncodeManifestOptions } from "./records";
 export { applyGeneration, compareManifests, fenceOf, manifestCandidates, orphanKeys, selectGeneration, verifyChunks } from "./generation";
 export type { ApplyGenerationOptions, Fence, ManifestCandidate, PartitionLog, RejectedGeneration, Selection } from "./generation";
 export { DEFAULT_SNAPSHOT_TOPIC, describeSnapshotTopic, ensureSnapshotTopic } from "./topic";

@@ -1,3 +1,4 @@
+import { loadavg } from "node:os";
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { decodeDetailChunk, decodeUsageRecord, encodeDetailChunk, encodeUsageRecord, type DetailChunk } from "@usage-ledger/wire";
 import { repeat, writeResults, type ResultRow } from "./harness";
@@ -142,6 +143,7 @@ function throughput<T>(items: readonly T[], passes: number, body: (item: T) => u
 }
 
 async function main(): Promise<void> {
+  const loadBefore = loadavg();
   const records = makeRecords(RECORDS);
   const avro = records.map((record) => encodeUsageRecord(record));
   const json = records.map((record) => Buffer.from(JSON.stringify(record)));
@@ -183,6 +185,8 @@ async function main(): Promise<void> {
     records: RECORDS,
     passes_per_run: PASSES,
     chunk_details: CHUNK_DETAILS,
+    // The machine is shared: the 1-minute load average before and after tells how busy it was.
+    load_average_1m: { before: loadBefore[0], after: loadavg()[0] },
     notes:
       "Avro figures include validateUsageRecord (encode and decode) and the single-object header; JSON figures are bare " +
       "JSON.stringify+Buffer.from / Buffer#toString+JSON.parse of the same UsageRecord objects, without validation.",

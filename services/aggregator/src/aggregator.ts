@@ -1,11 +1,10 @@
 import { Kafka, Partitioners } from "kafkajs";
-import type { Admin, Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent, Producer } from "kafkajs";
+import type { Admin, Consumer, Producer } from "kafkajs";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createSystemClock } from "@usage-ledger/statistics";
 import type { Clock, ParsedSnapshot, RequestStatistics } from "@usage-ledger/statistics";
 import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
-import type { GenerationEvent } from "@usage-ledger/snapshots";
 import { FleetView } from "./fleet-view";
 import { importSnapshot } from "./import";
 import type { ImportResult } from "./import";
@@ -14,8 +13,9 @@ import { DeadLetterSink } from "./ingest/dead-letter";
 import { kafkaLogCreator, kafkaLogLevelFor } from "./logging";
 import { createAggregatorMetrics } from "./metrics";
 import type { AggregatorMetrics } from "./metrics";
+import { PartitionCoordinator } from "./partition-coordinator";
 import { PartitionOwnership } from "./partition-ownership";
-import type { Ownership, PartitionPhase } from "./partition-ownership";
+import type { PartitionPhase } from "./partition-ownership";
 import { createPartitionRouter } from "./partition-routing";
 import type { AggregatorEvent, PartitionState, RestoreReport } from "./partition-state";
 import { PartitionRestorer } from "./recovery/partition-restorer";
@@ -187,7 +187,6 @@ class AggregatorService implements Aggregator {
   private readonly clock: Clock;
   private readonly restores: RestoreReport[] = [];
   private lifecycle: Lifecycle = "created";
-  private joined = false;
   private admin: Admin | undefined;
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
@@ -195,6 +194,7 @@ class AggregatorService implements Aggregator {
   private recordsMaxMessageBytes = 0;
   private importQueue: Promise<unknown> = Promise.resolve();
   private restartTimer: NodeJS.Timeout | undefined;
+  private readonly coordinator: PartitionCoordinator;
 
   constructor(options: AggregatorOptions) {
     this.options = options;
@@ -252,7 +252,20 @@ class AggregatorService implements Aggregator {
       recordsTopic: options.recordsTopic,
       logger: this.logger,
       clock: this.clock,
-      onGeneration: (event) => this.onSnapshotGeneration(event),
+      onGeneration: (event) => this.coordinator.onSnapshotGeneration(event),
+    });
+    this.coordinator = new PartitionCoordinator({
+      recordsTopic: options.recordsTopic,
+      ownership: this.ownership,
+      restorer: this.restorer,
+      scheduler: this.scheduler,
+      metrics: this.instrumentation,
+      logger: this.logger,
+      emit,
+      consumer: () => this.consumer,
+      running: () => this.lifecycle === "running",
+      stopped: () => this.lifecycle === "stopped",
+      restartConsumer: () => this.restartConsumer(),
     });
   }
 
@@ -303,111 +316,24 @@ class AggregatorService implements Aggregator {
       retry: { retries: 8, restartOnFailure: async () => true },
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(consumer, event));
-    consumer.on(consumer.events.CRASH, (event) => this.onCrash(consumer, event));
-    consumer.on(consumer.events.STOP, () => this.releaseAll("consumer stopped"));
+    this.coordinator.attach(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [this.options.recordsTopic], fromBeginning: true });
     // Offsets come from the snapshot manifests: kafkajs only fetches, never auto-resolves or commits.
     await consumer.run({ eachBatch: this.handler.eachBatch, eachBatchAutoResolve: false, autoCommit: false });
   }
 
-  /** Runs synchronously inside kafkajs's join, before the first fetch of the new generation. */
-  private onGroupJoin(consumer: Consumer, event: ConsumerGroupJoinEvent): void {
-    if (consumer !== this.consumer) return;
-    const assigned = event.payload.memberAssignment[this.options.recordsTopic] ?? [];
-    const change = this.ownership.join(event.payload.memberId, assigned);
-    this.joined = true;
-    this.emit({ type: "joined", memberId: event.payload.memberId, partitions: [...assigned].sort((a, b) => a - b) });
-    for (const lost of change.revoked) this.revoke(lost, "not assigned any more");
-    const topic = this.options.recordsTopic;
-    const restoring = [...change.acquired, ...change.retained.filter((ownership) => ownership.phase === "restoring")];
-    if (restoring.length > 0) consumer.pause([{ topic, partitions: restoring.map((ownership) => ownership.partition) }]);
-    for (const kept of change.retained) {
-      const state = kept.state;
-      if (kept.phase !== "live" || state === undefined) continue;
-      // kafkajs resumes a kept partition from the committed offset: our statistics end at nextOffset.
-      consumer.seek({ topic, partition: kept.partition, offset: String(state.nextOffset) });
-      this.emit({ type: "retained", partition: kept.partition, token: kept.token, nextOffset: state.nextOffset });
-    }
-    for (const ownership of change.acquired) this.emit({ type: "acquired", partition: ownership.partition, token: ownership.token });
-    if (change.acquired.length > 0) this.restorer.restore(change.acquired);
-    this.updateOwnershipGauges();
-  }
-
-  /**
-   * A generation of a partition this instance holds live, written under a NEWER epoch than the one
-   * it claimed: another instance restored and claimed the partition meanwhile, so this instance's
-   * generations would be ignored from now on. Restore the partition again (claiming a newer epoch).
-   */
-  private onSnapshotGeneration(event: GenerationEvent): void {
-    const ownership = this.ownership.live(event.partition);
-    const state = ownership?.state;
-    if (ownership === undefined || state === undefined || event.epoch <= state.writer.epoch) return;
-    const consumer = this.consumer;
-    if (consumer === undefined || this.lifecycle !== "running") return;
-    const renewed = this.ownership.renew(event.partition);
-    if (renewed === undefined) return;
-    this.logger.warn(
-      { partition: event.partition, ourEpoch: state.writer.epoch, theirEpoch: event.epoch },
-      "a newer writer claimed a partition this instance holds: restoring it again",
-    );
-    this.revoke(renewed.revoked, "a newer writer epoch appeared");
-    consumer.pause([{ topic: this.options.recordsTopic, partitions: [event.partition] }]);
-    this.emit({ type: "acquired", partition: event.partition, token: renewed.acquired.token });
-    this.restorer.restore([renewed.acquired]);
-    this.updateOwnershipGauges();
-  }
-
-  private onCrash(consumer: Consumer, event: ConsumerCrashEvent): void {
-    if (consumer !== this.consumer) return;
-    const { error, restart } = event.payload;
-    this.emit({ type: "crashed", message: error.message, restart });
-    this.logger.error({ err: error, restart }, "consumer crashed");
-    this.releaseAll("consumer crashed");
-    if (!restart && this.lifecycle === "running") {
-      // kafkajs gives up on errors it deems fatal; the aggregator never stops: start a new consumer.
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        if (this.lifecycle !== "running") return;
-        this.startConsumer().catch((startError: unknown) => {
-          this.logger.error({ err: startError }, "could not restart the consumer");
-          this.onCrash(this.consumer ?? consumer, {
-            ...event,
-            payload: { ...event.payload, error: startError instanceof Error ? startError : new Error(String(startError)), restart: false },
-          });
-        });
-      }, 2_000);
-    }
-  }
-
-  private releaseAll(reason: string): void {
-    const released = this.ownership.releaseAll();
-    this.joined = false;
-    for (const ownership of released) this.revoke(ownership, reason);
-    this.updateOwnershipGauges();
-  }
-
-  /** The ownership is already stale: stop applying, and leave a final generation behind if live. */
-  private revoke(ownership: Ownership<PartitionState>, reason: string): void {
-    this.emit({ type: "revoked", partition: ownership.partition, token: ownership.token, reason });
-    this.instrumentation.consumerLag.remove({ partition: String(ownership.partition) });
-    const state = ownership.state;
-    if (ownership.phase === "live" && state !== undefined && this.lifecycle !== "stopped") {
-      // writeFinal never rejects: failures are logged and reported as events.
-      void this.scheduler.writeFinal(state);
-    }
-  }
-
-  private updateOwnershipGauges(): void {
-    let restoring = 0;
-    let live = 0;
-    for (const ownership of this.ownership.all()) {
-      if (ownership.phase === "live") live++;
-      else restoring++;
-    }
-    this.instrumentation.ownedPartitions.set({ state: "restoring" }, restoring);
-    this.instrumentation.ownedPartitions.set({ state: "live" }, live);
+  /** kafkajs gave up on an error it deems fatal; the aggregator never stops: start a new consumer. */
+  private restartConsumer(): void {
+    if (this.lifecycle !== "running" || this.restartTimer !== undefined) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.lifecycle !== "running") return;
+      this.startConsumer().catch((error: unknown) => {
+        this.logger.error({ err: error }, "could not restart the consumer; trying again");
+        this.restartConsumer();
+      });
+    }, 2_000);
   }
 
   async stop(): Promise<void> {
@@ -450,7 +376,7 @@ class AggregatorService implements Aggregator {
 
   readiness(): { ready: boolean; partitions: PartitionReadiness[] } {
     const partitions = this.ownership.all().map((ownership) => ({ partition: ownership.partition, state: ownership.phase }));
-    const ready = this.lifecycle === "running" && this.joined && partitions.every((partition) => partition.state === "live");
+    const ready = this.lifecycle === "running" && this.coordinator.joined && partitions.every((partition) => partition.state === "live");
     return { ready, partitions };
   }
 

@@ -92,6 +92,16 @@ export class PartitionOwnership<T> {
     return { revoked, acquired };
   }
 
+  /**
+   * Ends the ownership of one partition without a group join (this instance found out it is no
+   * longer the partition's owner in the group); the next join decides afresh. Undefined when not owned.
+   */
+  release(partition: number): Ownership<T> | undefined {
+    const released = this.owned.get(partition);
+    this.owned.delete(partition);
+    return released;
+  }
+
   /** The current ownership of a partition, if this instance owns it. */
   get(partition: number): Ownership<T> | undefined {
     return this.owned.get(partition);

@@ -32,7 +32,7 @@ export interface SnapshotSchedulerOptions {
 
 /**
  * Decides when each live partition writes a generation (every N ms or M records, whichever comes
- * first, and only when something changed) and writes them one at a time. The resume offset, the
+ * first, and only when something changed), each partition independently of the others. The resume offset, the
  * detail count and the totals of a generation are captured together, synchronously, at the moment
  * it is started: applying goes on while the chunks are sent, and the generation describes exactly
  * the details that existed then (records below the resume offset are all among them).
@@ -43,7 +43,8 @@ export class SnapshotScheduler {
   private readonly options: SnapshotSchedulerOptions;
   private readonly requested = new Set<number>();
   private readonly finals = new Map<number, Promise<void>>();
-  private running: Promise<void> | undefined;
+  /** Partitions whose periodic generation is being written now. */
+  private readonly writing = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: SnapshotSchedulerOptions) {
@@ -71,7 +72,7 @@ export class SnapshotScheduler {
 
   /** Resolves once no generation is queued or being written. */
   async idle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    while (this.writing.size > 0) await Promise.all([...this.writing.values()]);
   }
 
   /**
@@ -103,22 +104,24 @@ export class SnapshotScheduler {
     }
   }
 
+  /**
+   * Partitions write independently (each has its own writer); a partition whose generation is
+   * still being written when asked again writes once more right after it.
+   */
   private request(partition: number): void {
-    this.requested.add(partition);
-    if (this.running === undefined) {
-      this.running = this.drain().finally(() => {
-        this.running = undefined;
-      });
+    if (this.writing.has(partition)) {
+      this.requested.add(partition);
+      return;
     }
-  }
-
-  private async drain(): Promise<void> {
-    for (let next = first(this.requested); next !== undefined; next = first(this.requested)) {
-      this.requested.delete(next);
-      const ownership = this.options.ownership.live(next);
-      if (ownership?.state === undefined) continue;
-      await this.write(ownership.state, false);
-    }
+    const run = (async () => {
+      do {
+        this.requested.delete(partition);
+        const ownership = this.options.ownership.live(partition);
+        if (ownership?.state === undefined) return;
+        await this.write(ownership.state, false);
+      } while (this.requested.has(partition));
+    })().finally(() => this.writing.delete(partition));
+    this.writing.set(partition, run);
   }
 
   /** Writes one generation of `state` if it changed; failures are logged (the next trigger retries). */
@@ -163,11 +166,6 @@ export class SnapshotScheduler {
 /** True when records were consumed or details added since the generation in force. */
 function changed(state: PartitionState): boolean {
   return state.nextOffset !== state.snapshotResumeOffset || state.statistics.detailCount !== state.snapshotDetailCount;
-}
-
-function first(set: ReadonlySet<number>): number | undefined {
-  for (const value of set) return value;
-  return undefined;
 }
 
 /**

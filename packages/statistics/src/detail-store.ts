@@ -1,17 +1,28 @@
 import { StatisticsError } from "./errors";
 import { formatGoRfc3339Nano } from "./rfc3339";
-import { IntColumn } from "./int-column";
 import { PairTable } from "./pair-table";
+import {
+  CACHED,
+  CONTEXT,
+  CRED,
+  EPOCH,
+  INPUT,
+  LATENCY,
+  NANOS,
+  OUTPUT,
+  REASONING,
+  RowChunks,
+  TOTAL,
+} from "./row-chunks";
 import { StringTable } from "./string-table";
 
 /*
- * Columnar storage of request details. One row per detail, in insertion order (append-only), no JS
- * object per detail:
- *   context  Uint32   -> a row of the context table (API, model, source, auth index, offset, failed)
- *   epoch    Int32    seconds relative to the first stored detail (side table beyond ±68 years)
- *   nanos    Int32
- *   latency  Int32    (side table beyond int32)
- *   5 token  Int32    columns (side table beyond int32)
+ * Storage of request details without a JS object per detail. One row per detail, in insertion
+ * order (append-only), ten int32 fields (see row-chunks.ts):
+ *   context   -> an interned (model group, offset * 2 + failed) pair; a group is (API, model)
+ *   cred      -> an interned (source, auth index) pair
+ *   epoch     seconds relative to the first stored detail (side table beyond ±68 years)
+ *   nanos, latency and the five token counts (side table beyond int32)
  * The dedup index is an open-addressing table of [32-bit hash, row + 1] pairs; a hash hit is verified
  * against the stored row, so no two distinct keys are ever confused.
  */
@@ -49,20 +60,20 @@ export type AddMode = "record" | "merge";
 
 const MAX_ROWS = 0x7fff_fffe;
 const INDEX_MAX_LOAD = 0.75;
-const GROWTH = 1.5;
+const INDEX_GROWTH = 2;
 
-function mix(h: number, value: number): number {
-  let k = Math.imul(value, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+const GOLDEN = 0x9e3779b1;
+
+/** One step of the row hash: xor then multiply (the final `finish` spreads the bits). */
+function step(h: number, value: number): number {
+  return Math.imul(h ^ value, GOLDEN);
 }
 
-/** Mixes a safe integer as its low and high 32 bits. */
-function mixWide(h: number, value: number): number {
-  return mix(mix(h, value | 0), Math.floor(value / 4294967296) | 0);
+/** {@link step} of a safe integer: its low 32 bits, and its high bits when it has any. */
+function stepWide(h: number, value: number): number {
+  const low = value | 0;
+  h = Math.imul(h ^ low, GOLDEN);
+  return low === value ? h : Math.imul(h ^ ((value - low) / 4294967296), GOLDEN);
 }
 
 function finish(h: number): number {
@@ -79,8 +90,8 @@ function bucket(hash: number, capacity: number): number {
 }
 
 function grownCapacity(current: number, needed: number): number {
-  let next = Math.max(16, Math.ceil(current * GROWTH));
-  while (next < needed) next = Math.ceil(next * GROWTH);
+  let next = Math.max(16, Math.ceil(current * INDEX_GROWTH));
+  while (next < needed) next = Math.ceil(next * INDEX_GROWTH);
   return next;
 }
 
@@ -103,18 +114,9 @@ export class DetailStore {
 
   // Rows.
   count = 0;
-  capacity: number;
+  capacity = 0;
   epochBase = 0;
-  rowContext: Int32Array;
-  rowCred: Int32Array;
-  readonly epoch: IntColumn;
-  nanos: Int32Array;
-  readonly latency: IntColumn;
-  readonly input: IntColumn;
-  readonly output: IntColumn;
-  readonly reasoning: IntColumn;
-  readonly cached: IntColumn;
-  readonly total: IntColumn;
+  readonly rows = new RowChunks();
 
   // Dedup index.
   private indexCapacity = 0;
@@ -137,18 +139,9 @@ export class DetailStore {
   readonly hourTokens = new Float64Array(24);
 
   constructor(initialCapacity = 1024) {
-    this.capacity = Math.max(16, Math.floor(initialCapacity));
-    this.rowContext = new Int32Array(this.capacity);
-    this.rowCred = new Int32Array(this.capacity);
-    this.epoch = new IntColumn(this.capacity);
-    this.nanos = new Int32Array(this.capacity);
-    this.latency = new IntColumn(this.capacity);
-    this.input = new IntColumn(this.capacity);
-    this.output = new IntColumn(this.capacity);
-    this.reasoning = new IntColumn(this.capacity);
-    this.cached = new IntColumn(this.capacity);
-    this.total = new IntColumn(this.capacity);
-    this.resizeIndex(Math.ceil(this.capacity / INDEX_MAX_LOAD));
+    const rows = Math.max(1, Math.floor(initialCapacity));
+    this.grow(rows);
+    this.resizeIndex(Math.ceil(rows / INDEX_MAX_LOAD));
   }
 
   /** The API entry named by string id `nameId`, created when new. */
@@ -178,32 +171,42 @@ export class DetailStore {
 
   /** Epoch seconds of `row`. */
   epochOf(row: number): number {
-    return this.epoch.get(row) + this.epochBase;
+    return this.rows.getWide(row, EPOCH) + this.epochBase;
+  }
+
+  /** Nanoseconds of `row`. */
+  nanosOf(row: number): number {
+    return this.rows.get(row, NANOS);
   }
 
   /** Model group of `row`. */
   groupOf(row: number): number {
-    return this.contexts.first[this.rowContext[row]!]!;
+    return this.contexts.first[this.rows.get(row, CONTEXT)]!;
   }
 
   /** UTC offset (seconds) of `row`. */
   offsetOf(row: number): number {
-    return this.contexts.second[this.rowContext[row]!]! >> 1;
+    return this.contexts.second[this.rows.get(row, CONTEXT)]! >> 1;
   }
 
   /** True when `row` failed. */
   failedOf(row: number): boolean {
-    return (this.contexts.second[this.rowContext[row]!]! & 1) === 1;
+    return (this.contexts.second[this.rows.get(row, CONTEXT)]! & 1) === 1;
   }
 
   /** Source string id of `row`. */
   sourceOf(row: number): number {
-    return this.creds.first[this.rowCred[row]!]!;
+    return this.creds.first[this.rows.get(row, CRED)]!;
   }
 
   /** Auth index string id of `row`. */
   authOf(row: number): number {
-    return this.creds.second[this.rowCred[row]!]!;
+    return this.creds.second[this.rows.get(row, CRED)]!;
+  }
+
+  /** A wide field of `row`: LATENCY, INPUT, OUTPUT, REASONING, CACHED or TOTAL. */
+  wideOf(row: number, field: number): number {
+    return this.rows.getWide(row, field);
   }
 
   /**
@@ -214,6 +217,7 @@ export class DetailStore {
    */
   add(d: PendingDetail, mode: AddMode): boolean {
     const group = this.groupFor(d.api, d.modelId);
+    const cred = this.creds.intern(d.sourceId, d.authId);
     const strings = this.strings;
     let hash = 0;
     let register = true;
@@ -222,23 +226,26 @@ export class DetailStore {
       pipeKey = this.keyText(d);
       register = !this.pipeKeys.has(pipeKey);
     } else {
-      hash = this.hashOf(group, d);
-      register = this.findRow(hash, group, d) < 0;
+      hash = this.hashOf(group, cred, d);
+      register = this.findRow(hash, group, cred, d) < 0;
     }
     if (!register && mode === "merge") return false;
     if (this.count >= this.capacity) this.grow(this.count + 1);
     const row = this.count;
     if (row === 0) this.epochBase = d.epochSeconds;
-    this.rowContext[row] = this.contexts.intern(group, d.offsetSeconds * 2 + (d.failed ? 1 : 0));
-    this.rowCred[row] = this.creds.intern(d.sourceId, d.authId);
-    this.epoch.set(row, d.epochSeconds - this.epochBase);
-    this.nanos[row] = d.nanos;
-    this.latency.set(row, d.latencyMs);
-    this.input.set(row, d.input);
-    this.output.set(row, d.output);
-    this.reasoning.set(row, d.reasoning);
-    this.cached.set(row, d.cached);
-    this.total.set(row, d.total);
+    const rows = this.rows;
+    const chunk = rows.chunkOf(row);
+    const base = rows.baseOf(row);
+    chunk[base + CONTEXT] = this.contexts.intern(group, d.offsetSeconds * 2 + (d.failed ? 1 : 0));
+    chunk[base + CRED] = cred;
+    chunk[base + NANOS] = d.nanos;
+    rows.putWide(chunk, base + EPOCH, row, EPOCH, d.epochSeconds - this.epochBase);
+    rows.putWide(chunk, base + LATENCY, row, LATENCY, d.latencyMs);
+    rows.putWide(chunk, base + INPUT, row, INPUT, d.input);
+    rows.putWide(chunk, base + OUTPUT, row, OUTPUT, d.output);
+    rows.putWide(chunk, base + REASONING, row, REASONING, d.reasoning);
+    rows.putWide(chunk, base + CACHED, row, CACHED, d.cached);
+    rows.putWide(chunk, base + TOTAL, row, TOTAL, d.total);
     this.count = row + 1;
     if (register) {
       if (pipeKey !== undefined) this.pipeKeys.add(pipeKey);
@@ -289,50 +296,50 @@ export class DetailStore {
     return `${s.get(d.api.nameId)}|${s.get(d.modelId)}|${utc}|${s.get(d.sourceId)}|${s.get(d.authId)}|${d.failed}|${d.input}|${d.output}|${d.reasoning}|${d.cached}|${d.total}`;
   }
 
-  private hashOf(group: number, d: PendingDetail): number {
-    let h = mix(0x9747b28c, group);
-    h = mix(h, d.sourceId);
-    h = mix(h, d.authId);
-    h = mix(h, d.failed ? 1 : 0);
-    h = mixWide(h, d.epochSeconds);
-    h = mix(h, d.nanos);
-    h = mixWide(h, d.input);
-    h = mixWide(h, d.output);
-    h = mixWide(h, d.reasoning);
-    h = mixWide(h, d.cached);
-    h = mixWide(h, d.total);
+  /** Hash of the dedup key fields (names by id, tokens normalised); equal keys hash equal. */
+  private hashOf(group: number, cred: number, d: PendingDetail): number {
+    let h = step(0x2545f491, group * 2 + (d.failed ? 1 : 0));
+    h = step(h, cred);
+    h = stepWide(h, d.epochSeconds);
+    h = step(h, d.nanos);
+    h = stepWide(h, d.input);
+    h = stepWide(h, d.output);
+    h = stepWide(h, d.reasoning);
+    h = stepWide(h, d.cached);
+    h = stepWide(h, d.total);
     return finish(h);
   }
 
   /** The row holding the same dedup key as `d`, or -1. */
-  private findRow(hash: number, group: number, d: PendingDetail): number {
+  private findRow(hash: number, group: number, cred: number, d: PendingDetail): number {
     const index = this.index;
     const capacity = this.indexCapacity;
     let slot = bucket(hash, capacity);
     for (;;) {
       const stored = index[2 * slot + 1]!;
       if (stored === 0) return -1;
-      if (index[2 * slot] === hash && this.sameKey(stored - 1, group, d)) return stored - 1;
+      if (index[2 * slot] === hash && this.sameKey(stored - 1, group, cred, d)) return stored - 1;
       slot += 1;
       if (slot === capacity) slot = 0;
     }
   }
 
-  private sameKey(row: number, group: number, d: PendingDetail): boolean {
-    const context = this.rowContext[row]!;
-    const cred = this.rowCred[row]!;
+  private sameKey(row: number, group: number, cred: number, d: PendingDetail): boolean {
+    const rows = this.rows;
+    const chunk = rows.chunkOf(row);
+    const base = rows.baseOf(row);
+    const context = chunk[base + CONTEXT]!;
     return (
+      chunk[base + CRED] === cred &&
+      chunk[base + NANOS] === d.nanos &&
       this.contexts.first[context] === group &&
       (this.contexts.second[context]! & 1) === (d.failed ? 1 : 0) &&
-      this.creds.first[cred] === d.sourceId &&
-      this.creds.second[cred] === d.authId &&
-      this.nanos[row] === d.nanos &&
-      this.epoch.get(row) + this.epochBase === d.epochSeconds &&
-      this.total.get(row) === d.total &&
-      this.input.get(row) === d.input &&
-      this.output.get(row) === d.output &&
-      this.reasoning.get(row) === d.reasoning &&
-      this.cached.get(row) === d.cached
+      rows.wideAt(chunk, base + EPOCH, row, EPOCH) + this.epochBase === d.epochSeconds &&
+      rows.wideAt(chunk, base + TOTAL, row, TOTAL) === d.total &&
+      rows.wideAt(chunk, base + INPUT, row, INPUT) === d.input &&
+      rows.wideAt(chunk, base + OUTPUT, row, OUTPUT) === d.output &&
+      rows.wideAt(chunk, base + REASONING, row, REASONING) === d.reasoning &&
+      rows.wideAt(chunk, base + CACHED, row, CACHED) === d.cached
     );
   }
 
@@ -366,31 +373,15 @@ export class DetailStore {
     this.indexCapacity = capacity;
   }
 
-  /** Makes room for at least `needed` rows. */
+  /** Makes room for at least `needed` rows (one more chunk at a time). */
   private grow(needed: number): void {
     if (needed > MAX_ROWS) throw new StatisticsError("STATS_CAPACITY_EXCEEDED", `more than ${MAX_ROWS} details`);
-    const capacity = Math.min(MAX_ROWS, grownCapacity(this.capacity, needed));
-    const used = this.count;
-    const rowContext = new Int32Array(capacity);
-    rowContext.set(this.rowContext.subarray(0, used));
-    this.rowContext = rowContext;
-    const rowCred = new Int32Array(capacity);
-    rowCred.set(this.rowCred.subarray(0, used));
-    this.rowCred = rowCred;
-    const nanos = new Int32Array(capacity);
-    nanos.set(this.nanos.subarray(0, used));
-    this.nanos = nanos;
-    for (const column of [this.epoch, this.latency, this.input, this.output, this.reasoning, this.cached, this.total]) {
-      column.resize(capacity, used);
-    }
-    this.capacity = capacity;
+    this.rows.ensure(needed);
+    this.capacity = this.rows.capacity;
   }
 
-  /** Bytes held by typed arrays (columns, pair tables, index): the resident cost of the details. */
+  /** Bytes held by typed arrays (rows, pair tables, index): the resident cost of the details. */
   typedArrayBytes(): number {
-    const columns = [this.epoch, this.latency, this.input, this.output, this.reasoning, this.cached, this.total];
-    let bytes = this.rowContext.byteLength + this.rowCred.byteLength + this.nanos.byteLength + this.index.byteLength;
-    for (const column of columns) bytes += column.data.byteLength;
-    return bytes + this.contexts.byteLength + this.creds.byteLength;
+    return this.rows.byteLength + this.index.byteLength + this.contexts.byteLength + this.creds.byteLength;
   }
 }

@@ -5,6 +5,7 @@ import { compareUtf8, goTrimSpace } from "./go-text";
 import { type ParsedSnapshot, parseStatisticsSnapshot } from "./import-parse";
 import { type StatisticsLogger, silentLogger } from "./logger";
 import type { MergeResult, SnapshotOptions, StatisticsSnapshot, StatisticsTotals } from "./snapshot-types";
+import { CACHED, INPUT, LATENCY, OUTPUT, REASONING, TOTAL } from "./row-chunks";
 import { buildSnapshot, writeSnapshotJson } from "./snapshot-view";
 import {
   type Clock,
@@ -371,7 +372,6 @@ export class RequestStatistics {
       return value;
     };
     const columns = allocateDetailColumns(to - from, strings);
-    const nanos = store.nanos;
     for (let row = from, i = 0; row < to; row++, i++) {
       const group = store.groupOf(row);
       columns.api[i] = local(store.groupApi[group]!.nameId);
@@ -379,15 +379,15 @@ export class RequestStatistics {
       columns.source[i] = local(store.sourceOf(row));
       columns.authIndex[i] = local(store.authOf(row));
       columns.epochSeconds[i] = store.epochOf(row);
-      columns.nanos[i] = nanos[row]!;
+      columns.nanos[i] = store.nanosOf(row);
       columns.offsetSeconds[i] = store.offsetOf(row);
       columns.failed[i] = store.failedOf(row) ? 1 : 0;
-      columns.latencyMs[i] = store.latency.get(row);
-      columns.inputTokens[i] = store.input.get(row);
-      columns.outputTokens[i] = store.output.get(row);
-      columns.reasoningTokens[i] = store.reasoning.get(row);
-      columns.cachedTokens[i] = store.cached.get(row);
-      columns.totalTokens[i] = store.total.get(row);
+      columns.latencyMs[i] = store.wideOf(row, LATENCY);
+      columns.inputTokens[i] = store.wideOf(row, INPUT);
+      columns.outputTokens[i] = store.wideOf(row, OUTPUT);
+      columns.reasoningTokens[i] = store.wideOf(row, REASONING);
+      columns.cachedTokens[i] = store.wideOf(row, CACHED);
+      columns.totalTokens[i] = store.wideOf(row, TOTAL);
     }
     return columns;
   }

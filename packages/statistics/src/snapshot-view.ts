@@ -9,6 +9,7 @@ import type {
   StatisticsSnapshot,
 } from "./snapshot-types";
 import { civilFromDays } from "./civil-date";
+import { CACHED, INPUT, LATENCY, OUTPUT, REASONING, TOTAL } from "./row-chunks";
 import { validateTimestamp } from "./timestamp";
 
 /*
@@ -31,12 +32,11 @@ function orderRows(store: DetailStore, options: SnapshotOptions): RowOrder {
   const since = options.detailsSince === undefined ? undefined : validateTimestamp(options.detailsSince);
   const count = store.count;
   const groupOfRow = new Int32Array(count);
-  const nanos = store.nanos;
   let kept = 0;
   for (let row = 0; row < count; row++) {
     if (since !== undefined) {
       const epoch = store.epochOf(row);
-      if (epoch < since.epochSeconds || (epoch === since.epochSeconds && nanos[row]! < since.nanos)) {
+      if (epoch < since.epochSeconds || (epoch === since.epochSeconds && store.nanosOf(row) < since.nanos)) {
         groupOfRow[row] = -1;
         continue;
       }
@@ -156,7 +156,6 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
   const order = orderRows(store, options);
   const writer = new TimestampWriter();
   const strings = store.strings;
-  const nanos = store.nanos;
   const apis: Record<string, ApiSnapshotJson> = {};
   for (const api of apiViews(store)) {
     const models: Record<string, ModelSnapshotJson> = {};
@@ -165,16 +164,16 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
       for (let i = order.start[model.group]!; i < order.start[model.group + 1]!; i++) {
         const row = order.rows[i]!;
         details.push({
-          timestamp: writer.format(store.epochOf(row), nanos[row]!, store.offsetOf(row)),
-          latency_ms: store.latency.get(row),
+          timestamp: writer.format(store.epochOf(row), store.nanosOf(row), store.offsetOf(row)),
+          latency_ms: store.wideOf(row, LATENCY),
           source: strings.get(store.sourceOf(row)),
           auth_index: strings.get(store.authOf(row)),
           tokens: {
-            input_tokens: store.input.get(row),
-            output_tokens: store.output.get(row),
-            reasoning_tokens: store.reasoning.get(row),
-            cached_tokens: store.cached.get(row),
-            total_tokens: store.total.get(row),
+            input_tokens: store.wideOf(row, INPUT),
+            output_tokens: store.wideOf(row, OUTPUT),
+            reasoning_tokens: store.wideOf(row, REASONING),
+            cached_tokens: store.wideOf(row, CACHED),
+            total_tokens: store.wideOf(row, TOTAL),
           },
           failed: store.failedOf(row),
         });
@@ -224,7 +223,6 @@ export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => 
   const order = orderRows(store, options);
   const writer = new TimestampWriter();
   const strings = store.strings;
-  const nanos = store.nanos;
   let parts: string[] = [];
   const flush = (): void => {
     write(parts.join(""));
@@ -251,23 +249,23 @@ export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => 
         const row = order.rows[i]!;
         parts.push(
           i === begin ? '{"timestamp":"' : ',{"timestamp":"',
-          writer.format(store.epochOf(row), nanos[row]!, store.offsetOf(row)),
+          writer.format(store.epochOf(row), store.nanosOf(row), store.offsetOf(row)),
           '","latency_ms":',
-          String(store.latency.get(row)),
+          String(store.wideOf(row, LATENCY)),
           ',"source":',
           strings.jsonOf(store.sourceOf(row)),
           ',"auth_index":',
           strings.jsonOf(store.authOf(row)),
           ',"tokens":{"input_tokens":',
-          String(store.input.get(row)),
+          String(store.wideOf(row, INPUT)),
           ',"output_tokens":',
-          String(store.output.get(row)),
+          String(store.wideOf(row, OUTPUT)),
           ',"reasoning_tokens":',
-          String(store.reasoning.get(row)),
+          String(store.wideOf(row, REASONING)),
           ',"cached_tokens":',
-          String(store.cached.get(row)),
+          String(store.wideOf(row, CACHED)),
           ',"total_tokens":',
-          String(store.total.get(row)),
+          String(store.wideOf(row, TOTAL)),
           store.failedOf(row) ? '},"failed":true}' : '},"failed":false}',
         );
         if (parts.length >= CHUNK_PARTS) flush();

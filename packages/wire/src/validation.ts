@@ -70,7 +70,7 @@ export function validateUsageRecord(record: UsageRecord): void {
     throw invalidField("failed", "must be a boolean");
   }
   const status = fields.statusCode;
-  if (typeof status !== "number" || !Number.isInteger(status) || status < 0 || status > MAX_STATUS_CODE) {
+  if (!isCount(status, MAX_STATUS_CODE)) {
     throw invalidField("statusCode", `must be an integer in 0..${String(MAX_STATUS_CODE)}, got ${String(status)}`);
   }
   checkDuration(fields.latencyMs, "latencyMs");

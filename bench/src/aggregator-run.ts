@@ -28,6 +28,11 @@ export interface TimedAggregatorRun {
   /** Snapshot generations written while the run was timed (not the final ones of `stop()`). */
   readonly generationsWhileTimed: number;
   readonly snapshotBytesWhileTimed: number;
+  /** Milliseconds from the start to the group join, and to the moment every partition was live (restored and claimed). */
+  readonly joinedMs: number;
+  readonly liveMs: number;
+  /** Event-loop utilisation of the JS thread while timed (1 = never idle). */
+  readonly utilisation: number;
   readonly restores: readonly RestoreReport[];
 }
 
@@ -50,19 +55,30 @@ export async function timeAggregator(bench: BenchKafka, options: TimedAggregator
   const reached = new Promise<void>((done) => {
     reachEnd = done;
   });
+  let joinedAt = Number.NaN;
+  let liveAt = Number.NaN;
+  const livePartitions = new Set<number>();
   const onEvent = (event: AggregatorEvent): void => {
+    if (event.type === "joined" && Number.isNaN(joinedAt)) joinedAt = performance.now();
+    if (event.type === "live" && timing) {
+      livePartitions.add(event.partition);
+      if (livePartitions.size === options.partitions) liveAt = performance.now();
+    }
     if (event.type === "snapshot" && timing && !event.final) {
       generations++;
       snapshotBytes += event.bytes;
     }
     if (event.type === "applied" && timing && aggregator.progress().applied >= options.expectedApplied) {
       endedAt = performance.now();
+      utilisation = performance.eventLoopUtilization(eluStart).utilization;
       timing = false;
       reachEnd();
     }
   };
   await options.around?.before();
   const startedAt = performance.now();
+  const eluStart = performance.eventLoopUtilization();
+  let utilisation = 0;
   const aggregator: Aggregator = createAggregator({
     brokers: bench.brokers,
     clientId: "usage-ledger-bench-aggregator",
@@ -89,9 +105,12 @@ export async function timeAggregator(bench: BenchKafka, options: TimedAggregator
     const progress = aggregator.progress();
     return {
       elapsedMs: endedAt - startedAt,
+      joinedMs: joinedAt - startedAt,
+      liveMs: liveAt - startedAt,
       progress,
       generationsWhileTimed: generations,
       snapshotBytesWhileTimed: snapshotBytes,
+      utilisation,
       restores: progress.restores,
     };
   } finally {

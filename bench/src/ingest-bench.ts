@@ -4,6 +4,8 @@ import type { TimedAggregatorRun } from "./aggregator-run";
 import { createRecordsTopic, preProduce, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka, PreparedMessage } from "./bench-kafka";
 import type { BenchSizes } from "./bench-config";
+import { measureCeilings } from "./ceilings";
+import type { IngestCeilings } from "./ceilings";
 import { startCpuProfile, summariseCpuProfile } from "./cpu-profile";
 import type { CpuProfile, ProfileSummary } from "./cpu-profile";
 import type { Measured } from "./harness";
@@ -85,6 +87,8 @@ export interface IngestResult {
   readonly naive: Measured;
   readonly ratio: Measured;
   readonly aggregatorRuns: readonly TimedAggregatorRun[];
+  /** kafkajs alone and decode + apply alone (see ceilings.ts). */
+  readonly ceilings: IngestCeilings;
   readonly profile: { readonly summary: ProfileSummary; readonly raw: CpuProfile; readonly recordsPerSecond: number } | undefined;
 }
 
@@ -120,6 +124,17 @@ export async function benchIngest(
     ratios.push(ingestRate / naiveRate);
     options.log(`  naive run ${run + 1}: ${Math.round(naiveRate).toLocaleString("en-US")} records/s (${(naive.elapsedMs / 1000).toFixed(2)} s)`);
   }
+  const ceilings = await measureCeilings({
+    kafka: bench.kafka,
+    topic: topics.avroTopic,
+    records: topics.records,
+    partitions: sizes.partitions,
+    runs: sizes.runs,
+    groupId: () => uniqueTopic("fetch-only-group"),
+  });
+  options.log(
+    `  ceilings: kafkajs fetch alone ${Math.round(ceilings.fetchOnly.median).toLocaleString("en-US")} records/s, decode + apply alone ${Math.round(ceilings.decodeApply.median).toLocaleString("en-US")} records/s`,
+  );
   let profile: IngestResult["profile"];
   if (options.profile) {
     let running: Awaited<ReturnType<typeof startCpuProfile>> | undefined;
@@ -142,5 +157,5 @@ export async function benchIngest(
       options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
     }
   }
-  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, profile };
+  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, ceilings, profile };
 }

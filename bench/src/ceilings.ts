@@ -1,0 +1,135 @@
+import type { Kafka } from "kafkajs";
+import { RequestStatistics } from "@usage-ledger/statistics";
+import { decodeUsageRecord, encodeUsageRecord } from "@usage-ledger/wire";
+import type { Measured } from "./harness";
+import { measured } from "./harness";
+import { messageKey, partitionRouter, RecordStream } from "./records";
+
+/**
+ * The two halves of the ingest path measured apart, to show what bounds the end-to-end figure:
+ * what kafkajs alone delivers (fetch and decode of the record batches, nothing applied) and how
+ * busy that keeps the JS thread, and what decode + apply cost without Kafka. Both need the
+ * aggregator's one JS thread, so the end-to-end rate can be no better than
+ * 1 / (kafkajs busy time per record + decode-apply time per record).
+ */
+
+/** What the fetch-only consumer measured. */
+export interface FetchOnlyRun {
+  readonly recordsPerSecond: number;
+  /** Time the JS thread was busy (event-loop utilisation) per record, microseconds. */
+  readonly busyUsPerRecord: number;
+}
+
+/**
+ * kafkajs alone: an `eachBatch` consumer with the aggregator's fetch settings that only counts
+ * messages; records/s from connect to the last message.
+ */
+export async function fetchOnlyRate(options: { kafka: Kafka; topic: string; groupId: string; expected: number }): Promise<FetchOnlyRun> {
+  const started = performance.now();
+  const eluStart = performance.eventLoopUtilization();
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+    maxWaitTimeInMs: 250,
+  });
+  let seen = 0;
+  let finish: (ms: number) => void = () => undefined;
+  const finished = new Promise<number>((done) => {
+    finish = done;
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= options.expected) finish(performance.now() - started);
+      },
+    });
+    const elapsedMs = await finished;
+    const elu = performance.eventLoopUtilization(eluStart);
+    return { recordsPerSecond: (options.expected / elapsedMs) * 1000, busyUsPerRecord: (elu.active * 1000) / options.expected };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** The first `count` records of the stream encoded into one slab, with their partitions (untimed preparation). */
+export interface EncodedRecords {
+  readonly slab: Buffer;
+  readonly ends: Uint32Array;
+  readonly partitions: Uint8Array;
+}
+
+/** Encodes the first `count` records of the benchmark stream as the publisher does. */
+export function encodeRecords(count: number, partitions: number): EncodedRecords {
+  const stream = new RecordStream();
+  const route = partitionRouter(partitions);
+  const parts: Buffer[] = [];
+  const ends = new Uint32Array(count);
+  const partitionOf = new Uint8Array(count);
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const record = stream.next();
+    const bytes = encodeUsageRecord(record);
+    parts.push(bytes);
+    offset += bytes.length;
+    ends[i] = offset;
+    partitionOf[i] = route(messageKey(record));
+  }
+  return { slab: Buffer.concat(parts, offset), ends, partitions: partitionOf };
+}
+
+/**
+ * Decode (packages/wire `decodeUsageRecord`, validation included) + apply (packages/statistics
+ * `apply`, one store per partition) of every encoded record, in one thread without Kafka:
+ * records/s. Each run starts from empty stores.
+ */
+export function decodeApplyRate(encoded: EncodedRecords, partitions: number): number {
+  const states = Array.from({ length: partitions }, () => new RequestStatistics());
+  const { slab, ends } = encoded;
+  const started = performance.now();
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i]!;
+    const record = decodeUsageRecord(slab.subarray(start, end));
+    states[encoded.partitions[i]!]!.apply(record);
+    start = end;
+  }
+  const elapsedMs = performance.now() - started;
+  const stored = states.reduce((sum, state) => sum + state.detailCount, 0);
+  if (stored !== ends.length) throw new Error(`decode+apply stored ${stored} details of ${ends.length}`);
+  return (ends.length / elapsedMs) * 1000;
+}
+
+/** Both ceilings, `runs` times each. */
+export interface IngestCeilings {
+  readonly fetchOnly: Measured;
+  /** JS-thread busy microseconds per record of the fetch-only consumer. */
+  readonly fetchBusyUsPerRecord: Measured;
+  readonly decodeApply: Measured;
+  /** 1 / (fetch busy time + decode-apply time) per record, run by run. */
+  readonly threadBound: Measured;
+}
+
+/** Measures both ceilings on the ingest topic. */
+export async function measureCeilings(options: { kafka: Kafka; topic: string; records: number; partitions: number; runs: number; groupId: () => string }): Promise<IngestCeilings> {
+  const fetchRuns: FetchOnlyRun[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    fetchRuns.push(await fetchOnlyRate({ kafka: options.kafka, topic: options.topic, groupId: options.groupId(), expected: options.records }));
+  }
+  const encoded = encodeRecords(options.records, options.partitions);
+  const decodeRuns: number[] = [];
+  for (let run = 0; run < options.runs; run++) decodeRuns.push(decodeApplyRate(encoded, options.partitions));
+  const bound = fetchRuns.map((fetch, index) => 1e6 / (fetch.busyUsPerRecord + 1e6 / (decodeRuns[index] ?? Number.NaN)));
+  return {
+    fetchOnly: measured(fetchRuns.map((run) => run.recordsPerSecond)),
+    fetchBusyUsPerRecord: measured(fetchRuns.map((run) => run.busyUsPerRecord)),
+    decodeApply: measured(decodeRuns),
+    threadBound: measured(bound),
+  };
+}

@@ -161,7 +161,9 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     const clusterId = randomBytes(16).toString("base64url");
     const format = spawnSync(
       "java",
-      [...jvmArgs, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", configFile, "--ignore-formatted"],
+      // `--cluster-id=<id>`, not `-t <id>`: a base64url id may start with "-", which the tool's
+      // argument parser would take for an option.
+      [...jvmArgs, "kafka.tools.StorageTool", "format", `--cluster-id=${clusterId}`, "-c", configFile, "--ignore-formatted"],
       { encoding: "utf8" },
     );
     if (format.status !== 0) {

@@ -193,3 +193,18 @@ export async function preProduce(
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** `promise`, or a rejection after `ms` (a guard against a hung run, not a speed check). */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, fail) => {
+        timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

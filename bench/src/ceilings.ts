@@ -2,6 +2,7 @@ import type { Kafka } from "kafkajs";
 import { RequestStatistics } from "@usage-ledger/statistics";
 import { decodeUsageRecord, encodeUsageRecord } from "@usage-ledger/wire";
 import type { Measured } from "./harness";
+import { withTimeout } from "./bench-kafka";
 import { measured } from "./harness";
 import { messageKey, partitionRouter, RecordStream } from "./records";
 
@@ -50,7 +51,7 @@ export async function fetchOnlyRate(options: { kafka: Kafka; topic: string; grou
         if (seen >= options.expected) finish(performance.now() - started);
       },
     });
-    const elapsedMs = await finished;
+    const elapsedMs = await withTimeout(finished, 15 * 60_000, `the fetch-only consumer reading ${options.expected} messages`);
     const elu = performance.eventLoopUtilization(eluStart);
     return { recordsPerSecond: (options.expected / elapsedMs) * 1000, busyUsPerRecord: (elu.active * 1000) / options.expected };
   } finally {

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from "kafkajs";
 import { formatRfc3339Nano } from "@usage-ledger/statistics";
 import type { UsageRecord } from "@usage-ledger/statistics";
+import { withTimeout } from "./bench-kafka";
 
 /**
  * The naive baseline of the end-to-end benchmark: what a straightforward implementation of the
@@ -167,7 +168,7 @@ export async function runNaiveConsumer(options: { kafka: Kafka; topic: string; g
         if (handled === options.expected) finish(performance.now() - started);
       },
     });
-    const elapsedMs = await finished;
+    const elapsedMs = await withTimeout(finished, 15 * 60_000, `the naive consumer reading ${options.expected} messages`);
     return { statistics, elapsedMs };
   } finally {
     await consumer.disconnect();

@@ -19,7 +19,7 @@ export interface UndeliveredMessage {
   readonly nodeAddress: string;
   /** The message as the node sent it. */
   readonly raw: Buffer;
-  /** The last error (a publish or dead-letter failure, or `BRIDGE_STOPPED`). */
+  /** `BRIDGE_PUBLISH_FAILED` (its cause: the publisher's last error) or `BRIDGE_DLQ_FAILED`. */
   readonly error: BridgeError;
 }
 
@@ -55,6 +55,8 @@ export interface DeliveryContext {
 interface Pending {
   readonly raw: Buffer;
   readonly record: UsageRecord;
+  /** Why the last publish of it failed (kept for the report if the bridge stops first). */
+  lastError?: unknown;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function deliverBatch(context: DeliveryContext, messages: readonly 
       } else if (isRecordRejected(outcome)) {
         letters.push(deadLetter(context, item.raw, outcome));
       } else {
+        item.lastError = outcome;
         retry.push(item);
         context.metrics.failed.inc(node);
         context.logger.warn({ code: codeOf(outcome), err: errorMessage(outcome) }, "publish failed; the record will be retried");
@@ -107,6 +110,7 @@ export async function deliverBatch(context: DeliveryContext, messages: readonly 
     if (acknowledged > 0) context.metrics.published.inc(node, acknowledged);
     published += acknowledged;
     pending = retry;
+    let dlqError: BridgeError | undefined;
     if (letters.length > 0) {
       try {
         await context.deadLetters.send(letters);
@@ -118,6 +122,7 @@ export async function deliverBatch(context: DeliveryContext, messages: readonly 
         );
         letters = [];
       } catch (error) {
+        dlqError = isBridgeError(error) ? error : new BridgeError("BRIDGE_DLQ_FAILED", errorMessage(error), { cause: error });
         context.logger.error({ code: codeOf(error), err: errorMessage(error) }, "dead-letter write failed; it will be retried");
       }
     }
@@ -126,18 +131,20 @@ export async function deliverBatch(context: DeliveryContext, messages: readonly 
     context.onRetrying?.(true);
     try {
       await context.clock.sleep(backoffDelay(context.retry, failures, context.random), signal);
-    } catch (error) {
-      const reason = isBridgeError(error) ? error : new BridgeError("BRIDGE_STOPPED", errorMessage(error));
+    } catch {
+      // The stop deadline: report what is left, each with the error that kept it back.
       context.onRetrying?.(false);
+      const publishFailure = (item: Pending): BridgeError =>
+        new BridgeError("BRIDGE_PUBLISH_FAILED", `not acknowledged before the stop deadline: ${errorMessage(item.lastError)}`, { cause: item.lastError });
+      const dlqFailure = dlqError ?? new BridgeError("BRIDGE_DLQ_FAILED", "dead letter not written before the stop deadline");
       return {
         published,
         deadLettered,
         control,
-        undelivered: [...pending.map((item) => item.raw), ...letters.map((letter) => letter.raw)].map((raw) => ({
-          nodeAddress: context.nodeAddress,
-          raw,
-          error: reason,
-        })),
+        undelivered: [
+          ...pending.map((item) => ({ nodeAddress: context.nodeAddress, raw: item.raw, error: publishFailure(item) })),
+          ...letters.map((letter) => ({ nodeAddress: context.nodeAddress, raw: letter.raw, error: dlqFailure })),
+        ],
       };
     }
   }

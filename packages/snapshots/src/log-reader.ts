@@ -27,6 +27,8 @@ export interface SnapshotLogOptions {
   readonly maxBytesPerPartition?: number;
   /** Keep reading after catching up (a follower). Default false: with nothing to read, no consumer is even started. */
   readonly follow?: boolean;
+  /** Called when the consumer stops for good after catching up (kafkajs gave up restarting it). */
+  readonly onFailure?: (error: SnapshotError) => void;
 }
 
 /** An open read of the snapshot topic. */
@@ -130,7 +132,10 @@ export async function openSnapshotLog(options: SnapshotLogOptions): Promise<Snap
   consumer.on(consumer.events.CRASH, (event) => {
     const error = event.payload.error;
     logger.error({ topic, groupId, err: error, restart: event.payload.restart }, "snapshot topic read: consumer crashed");
-    if (!event.payload.restart) finish(new SnapshotError("SNAPSHOT_READ_FAILED", `reading ${topic} failed: ${errorMessage(error)}`, { cause: error }));
+    if (event.payload.restart) return;
+    const failure = new SnapshotError("SNAPSHOT_READ_FAILED", `reading ${topic} failed: ${errorMessage(error)}`, { cause: error });
+    if (settle !== undefined) finish(failure);
+    else options.onFailure?.(failure);
   });
 
   const onBatch = async (batch: Batch): Promise<void> => {

@@ -23,6 +23,11 @@ export interface SnapshotReaderOptions {
   readonly statisticsOptions?: RequestStatisticsOptions;
   /** A read that makes no progress for this long before catching up fails with `SNAPSHOT_READ_STALLED`. Default 60 s. */
   readonly stallTimeoutMs?: number;
+  /**
+   * Called when following stops for good after it caught up (kafkajs gave up restarting its
+   * consumer; `SNAPSHOT_READ_FAILED`): the views no longer advance; close the reader and follow anew.
+   */
+  readonly onFollowFailure?: (error: SnapshotError) => void;
 }
 
 /** The reader's view of one source partition: its latest complete generation. */
@@ -155,6 +160,10 @@ export class SnapshotReader {
       logger: this.logger,
       stallTimeoutMs: this.options.stallTimeoutMs,
       follow: true,
+      onFailure: (error) => {
+        this.logger.error({ err: error, sourceTopic }, "snapshot reader stopped following");
+        this.options.onFollowFailure?.(error);
+      },
       partitions: partitions === undefined ? undefined : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
       onRecords: async (_snapshotPartition, records) => {
         for (const partition of collect(records)) dirty.add(partition);

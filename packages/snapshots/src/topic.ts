@@ -105,6 +105,8 @@ export async function ensureSnapshotTopic(admin: Admin, options: EnsureSnapshotT
     if (type !== "TOPIC_ALREADY_EXISTS" && retriable !== true && !errorMessage(error).includes("already exists")) {
       throw new SnapshotError("SNAPSHOT_READ_FAILED", `cannot create snapshot topic ${topic}: ${errorMessage(error)}`, { cause: error });
     }
+    // It was missing a moment ago: unless someone else's creation won, this call created it.
+    created = type !== "TOPIC_ALREADY_EXISTS" && !errorMessage(error).includes("already exists");
     logger.debug({ topic, err: error }, "snapshot topic creation: reading it back");
   }
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);

@@ -191,11 +191,17 @@ export class PartitionRestorer {
     const hook = this.options.faults?.beforeManifest;
     if (hook === undefined) return producer;
     let generation = 0;
+    let chunks = 0;
     return {
       ...producer,
       send: async (record: ProducerRecord) => {
-        if (record.messages.some((message) => typeof message.key === "string" && message.key.startsWith("m/") && message.value !== null)) {
-          hook({ partition, generation: generation++ });
+        for (const message of record.messages) {
+          if (typeof message.key !== "string" || message.value === null) continue;
+          if (message.key.startsWith("c/")) chunks++;
+          if (message.key.startsWith("m/")) {
+            hook({ partition, generation: generation++, chunks });
+            chunks = 0;
+          }
         }
         return producer.send(record);
       },

@@ -13,9 +13,10 @@ export interface SnapshotFaults {
   /**
    * Called right before a generation's manifest is sent (its chunks are written): may throw (the
    * generation fails, its chunks become orphans) or end the process (a crash between chunks and
-   * manifest). `generation` counts this instance's generations of the partition, claims included.
+   * manifest). `generation` counts this instance's generations of the partition (0 = the claim);
+   * `chunks` is how many chunk records the generation wrote.
    */
-  readonly beforeManifest?: (info: { readonly partition: number; readonly generation: number }) => void;
+  readonly beforeManifest?: (info: { readonly partition: number; readonly generation: number; readonly chunks: number }) => void;
 }
 
 /** Options of {@link SnapshotScheduler}. */

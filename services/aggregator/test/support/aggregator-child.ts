@@ -27,7 +27,10 @@ export interface ChildConfig {
   readonly snapshotEveryRecords: number;
   readonly fullSnapshotEvery: number;
   readonly sessionTimeoutMs: number;
-  /** Kill this process (SIGKILL) right before the manifest of its n-th non-claim generation (1-based, all partitions). */
+  /**
+   * Kill this process (SIGKILL) right before the manifest of its n-th periodic generation that wrote
+   * chunks (1-based, all partitions together; claims do not count).
+   */
   readonly crashBeforeManifest?: number;
   /** A file for the child's JSON logs; none = silent. */
   readonly logFile?: string;
@@ -59,8 +62,8 @@ async function main(): Promise<void> {
     config.crashBeforeManifest === undefined
       ? undefined
       : {
-          beforeManifest: ({ partition, generation }) => {
-            if (generation === 0) return; // the claim
+          beforeManifest: ({ partition, generation, chunks }) => {
+            if (generation === 0 || chunks === 0) return; // the claim, or nothing to leave half-written
             generations++;
             if (generations === config.crashBeforeManifest) {
               // The chunks of this generation are written (and acknowledged); its manifest never will be.

@@ -7,7 +7,7 @@ import {
   RequestStatistics,
   type UsageRecord,
 } from "@usage-ledger/statistics";
-import { measured, repeat, writeResults, type ResultRow } from "./harness";
+import { type Measured, measured, writeResults, type ResultRow } from "./harness";
 
 /**
  * `pnpm bench:statistics`: the RequestStatistics core at one million details (fixed sizes, fixed
@@ -25,7 +25,9 @@ import { measured, repeat, writeResults, type ResultRow } from "./harness";
  * - bytes_per_detail: resident bytes per detail of a 1,000,000-detail store built by `apply`, dedup
  *   index included: (heapUsed + external) after minus before, both after `gc()`, in a child process.
  * The whole bench re-runs itself under `node --expose-gc` so that every measurement starts after a
- * full collection.
+ * full collection. The machine is shared: next to each wall-clock figure, `*_cpu` gives the same
+ * figure from the process's CPU time (`process.cpuUsage()`, GC threads included), which contention
+ * from other processes does not inflate.
  */
 
 const DETAILS = 1_000_000;
@@ -116,18 +118,54 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-/** Applies every delivery of DETAILS records to a new store; returns it and the time spent in `apply`. */
-function timedApply(): { statistics: RequestStatistics; seconds: number; calls: number } {
+function cpuMillis(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** A stopwatch over wall-clock and process CPU time. */
+class Stopwatch {
+  wallMs = 0;
+  cpuMs = 0;
+  private wallStart = 0;
+  private cpuStart = 0;
+
+  start(): void {
+    this.wallStart = performance.now();
+    this.cpuStart = cpuMillis();
+  }
+
+  stop(): void {
+    this.wallMs += performance.now() - this.wallStart;
+    this.cpuMs += cpuMillis() - this.cpuStart;
+  }
+}
+
+/** Runs `body` (after `warmups` unmeasured runs) `times` times; wall and CPU figures of each run. */
+function runs(times: number, body: () => { wall: number; cpu: number }, warmups = 0): { wall: Measured; cpu: Measured } {
+  for (let i = 0; i < warmups; i++) body();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const result = body();
+    wall.push(result.wall);
+    cpu.push(result.cpu);
+  }
+  return { wall: measured(wall), cpu: measured(cpu) };
+}
+
+/** Applies every delivery of DETAILS records to a new store, timing the `apply` calls only. */
+function timedApply(): { statistics: RequestStatistics; watch: Stopwatch; calls: number } {
   const statistics = new RequestStatistics();
-  let seconds = 0;
+  const watch = new Stopwatch();
   let calls = 0;
   for (const batch of deliveryBatches(DETAILS, 1)) {
-    const started = performance.now();
+    watch.start();
     for (const record of batch) statistics.apply(record);
-    seconds += (performance.now() - started) / 1000;
+    watch.stop();
     calls += batch.length;
   }
-  return { statistics, seconds, calls };
+  return { statistics, watch, calls };
 }
 
 /** Child-process mode: prints the resident bytes per detail of a 1M-detail store. */
@@ -155,19 +193,29 @@ function measureMemory(): void {
   );
 }
 
-async function main(): Promise<void> {
+/** Times one call of `body` (after a full collection). */
+function timed(body: () => void): { wall: number; cpu: number } {
+  gc();
+  const watch = new Stopwatch();
+  watch.start();
+  body();
+  watch.stop();
+  return { wall: watch.wallMs, cpu: watch.cpuMs };
+}
+
+function main(): void {
   const load = loadavg();
   console.log(`statistics bench: ${DETAILS} details, load average ${load.map((l) => l.toFixed(2)).join(" ")}`);
 
   let deliveries = 0;
-  const apply = await repeat(
+  const apply = runs(
     RUNS,
     () => {
       gc();
-      const { statistics, seconds, calls } = timedApply();
+      const { statistics, watch, calls } = timedApply();
       if (statistics.detailCount !== DETAILS || calls !== DETAILS + REDELIVERIES) throw new Error("unexpected apply result");
       deliveries = calls;
-      return calls / seconds;
+      return { wall: calls / (watch.wallMs / 1000), cpu: calls / (watch.cpuMs / 1000) };
     },
     1,
   );
@@ -186,41 +234,32 @@ async function main(): Promise<void> {
     }
     return parseStatisticsSnapshot(half.snapshot());
   })();
-  const merge = await repeat(RUNS, () => {
+  const merge = runs(RUNS, () => {
     const statistics = new RequestStatistics();
     statistics.mergeDetails(stored);
-    gc();
-    const started = performance.now();
-    const result = statistics.mergeSnapshot(incoming);
-    const elapsed = performance.now() - started;
+    let result = { added: 0, skipped: 0 };
+    const time = timed(() => {
+      result = statistics.mergeSnapshot(incoming);
+    });
     if (result.added !== DETAILS / 2 || result.skipped !== DETAILS / 2) throw new Error(`unexpected merge result ${JSON.stringify(result)}`);
-    return elapsed;
+    return time;
   });
 
-  const snapshot = await repeat(RUNS, () => {
-    gc();
-    const started = performance.now();
+  const snapshot = runs(RUNS, () =>
+    timed(() => {
+      if (full.snapshot().total_requests !== DETAILS) throw new Error("bad snapshot");
+    }),
+  );
+  const snapshotJson = runs(RUNS, () =>
+    timed(() => {
+      if (full.snapshotJson().length < DETAILS * 100) throw new Error("bad snapshot JSON");
+    }),
+  );
+  const parse = runs(3, () => {
     const value = full.snapshot();
-    const elapsed = performance.now() - started;
-    if (value.total_requests !== DETAILS) throw new Error("bad snapshot");
-    return elapsed;
-  });
-  const snapshotJson = await repeat(RUNS, () => {
-    gc();
-    const started = performance.now();
-    const text = full.snapshotJson();
-    const elapsed = performance.now() - started;
-    if (text.length < DETAILS * 100) throw new Error("bad snapshot JSON");
-    return elapsed;
-  });
-  const parse = await repeat(3, () => {
-    const value = full.snapshot();
-    gc();
-    const started = performance.now();
-    const parsed = parseStatisticsSnapshot(value);
-    const elapsed = performance.now() - started;
-    if (parsed.details.count !== DETAILS) throw new Error("bad parse");
-    return elapsed;
+    return timed(() => {
+      if (parseStatisticsSnapshot(value).details.count !== DETAILS) throw new Error("bad parse");
+    });
   });
 
   const memoryRuns = Array.from({ length: MEMORY_RUNS }, () => {
@@ -232,16 +271,25 @@ async function main(): Promise<void> {
   });
 
   const rows: ResultRow[] = [
-    { key: "apply_records_per_s", value: apply, unit: "records/s (dedup included)", target: ">= 1,000,000" },
-    { key: "merge_1m_into_1m_ms", value: merge, unit: "ms", target: "< 2,000" },
-    { key: "snapshot_1m_ms", value: snapshot, unit: "ms (plain object)" },
-    { key: "snapshot_json_1m_ms", value: snapshotJson, unit: "ms (Go JSON bytes)" },
-    { key: "parse_snapshot_1m_ms", value: parse, unit: "ms (parseStatisticsSnapshot)" },
+    { key: "apply_records_per_s", value: apply.wall, unit: "records/s (dedup included)", target: ">= 1,000,000" },
+    { key: "merge_1m_into_1m_ms", value: merge.wall, unit: "ms", target: "< 2,000" },
+    { key: "snapshot_1m_ms", value: snapshot.wall, unit: "ms (plain object)" },
     { key: "bytes_per_detail", value: measured(memoryRuns.map((m) => m.bytesPerDetail)), unit: "bytes (heap + external, index included)", target: "<= 80" },
+    { key: "apply_records_per_s_cpu", value: apply.cpu, unit: "records/s of process CPU time" },
+    { key: "merge_1m_into_1m_ms_cpu", value: merge.cpu, unit: "ms of process CPU time" },
+    { key: "snapshot_1m_ms_cpu", value: snapshot.cpu, unit: "ms of process CPU time" },
+    { key: "snapshot_json_1m_ms", value: snapshotJson.wall, unit: "ms (Go JSON bytes)" },
+    { key: "snapshot_json_1m_ms_cpu", value: snapshotJson.cpu, unit: "ms of process CPU time" },
+    { key: "parse_snapshot_1m_ms", value: parse.wall, unit: "ms (parseStatisticsSnapshot of a 1M-detail object)" },
     { key: "typed_array_bytes_per_detail", value: measured(memoryRuns.map((m) => m.typedArrayBytesPerDetail)), unit: "bytes (rows + index)" },
     { key: "rss_bytes_per_detail", value: measured(memoryRuns.map((m) => m.rssBytesPerDetail)), unit: "bytes (RSS growth, coarse)" },
   ];
-  writeResults("statistics", rows, { details: DETAILS, deliveries, load_average_at_start: load });
+  writeResults("statistics", rows, {
+    details: DETAILS,
+    deliveries,
+    load_average_at_start: load,
+    load_average_at_end: loadavg(),
+  });
 }
 
 if (process.argv.includes("--measure-memory")) {
@@ -250,5 +298,5 @@ if (process.argv.includes("--measure-memory")) {
   // Re-run under --expose-gc (the root script starts plain tsx).
   execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
 } else {
-  await main();
+  main();
 }

@@ -101,7 +101,8 @@ export class DetailStore {
   readonly apis: ApiEntry[] = [];
   private readonly apiByName = new Map<number, ApiEntry>();
 
-  // Groups: one per (API, model) that has been named.
+  // Groups: one per (API, model) that has been named; ids from an interned (API, model) pair.
+  private readonly groups = new PairTable();
   readonly groupApi: ApiEntry[] = [];
   readonly groupModel: number[] = [];
   readonly groupRequests: number[] = [];
@@ -157,9 +158,8 @@ export class DetailStore {
 
   /** The group of (`api`, model string id), created when new (it shows only once it holds a detail). */
   groupFor(api: ApiEntry, modelId: number): number {
-    let group = api.models.get(modelId);
-    if (group === undefined) {
-      group = this.groupModel.length;
+    const group = this.groups.intern(api.nameId, modelId);
+    if (group === this.groupModel.length) {
       api.models.set(modelId, group);
       this.groupApi.push(api);
       this.groupModel.push(modelId);
@@ -382,6 +382,6 @@ export class DetailStore {
 
   /** Bytes held by typed arrays (rows, pair tables, index): the resident cost of the details. */
   typedArrayBytes(): number {
-    return this.rows.byteLength + this.index.byteLength + this.contexts.byteLength + this.creds.byteLength;
+    return this.rows.byteLength + this.index.byteLength + this.contexts.byteLength + this.creds.byteLength + this.groups.byteLength;
   }
 }

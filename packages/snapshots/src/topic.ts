@@ -1,6 +1,9 @@
-import { ConfigResourceTypes } from "kafkajs";
+import kafkajs from "kafkajs";
 import type { Admin } from "kafkajs";
 import { errorMessage, SnapshotError } from "./errors";
+
+// kafkajs is CommonJS and Node's ESM loader cannot see this named export (vitest can, plain Node cannot).
+const { ConfigResourceTypes } = kafkajs;
 import { isTopicName } from "./keys";
 import { silentLogger, type SnapshotLogger } from "./logger";
 

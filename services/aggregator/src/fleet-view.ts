@@ -132,6 +132,8 @@ export class FleetView {
       topic: this.options.snapshotsTopic,
       sourceTopic: this.options.recordsTopic,
       logger: this.options.logger,
+      // Following stopped for good after catching up: follow anew (the views merged so far stay merged).
+      onFollowFailure: () => this.restart(reader),
     });
     this.reader = reader;
     const following = reader.follow((event) => this.options.onGeneration?.(event));
@@ -143,11 +145,17 @@ export class FleetView {
       },
       (error: unknown) => {
         this.options.logger.warn({ err: error }, "following the snapshot topic failed; retrying");
-        void reader.close().catch(() => undefined);
-        if (this.reader === reader) this.reader = undefined;
-        if (!this.closed) this.retryTimer = setTimeout(() => this.follow(), FOLLOW_RETRY_MS);
+        this.restart(reader);
       },
     );
+  }
+
+  private restart(reader: SnapshotReader): void {
+    void reader.close().catch(() => undefined);
+    if (this.reader !== reader || this.closed) return;
+    this.reader = undefined;
+    this.following = undefined;
+    this.retryTimer = setTimeout(() => this.follow(), FOLLOW_RETRY_MS);
   }
 
   /** The local view: the live partitions merged (see {@link MergedView}). */

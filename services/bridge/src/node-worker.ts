@@ -34,7 +34,7 @@ export interface BridgeTuning {
   readonly commandTimeoutMs: number;
   /** Subscribe mode: PING this often to find a dead connection; default 30 s. */
   readonly pingIntervalMs: number;
-  /** Subscribe mode: stop reading the socket while this many received messages wait; default 2 × batchSize. */
+  /** Subscribe mode: leave subscribe mode (UNSUBSCRIBE, then drain by LPOP) when this many received messages wait; default 2 × batchSize. */
   readonly maxBufferedMessages: number;
   /** Largest HTTP usage-queue response, bytes; default 256 MiB. */
   readonly maxHttpBodyBytes: number;
@@ -228,14 +228,18 @@ export class NodeWorker {
     try {
       await this.authenticate(connection);
       this.connected();
-      // Subscribe mode drains what was queued while nobody was subscribed, then subscribes.
-      while (!intake.aborted) {
-        const popped = await this.pop(connection);
-        await this.deliver(popped, deadline);
-        if (subscribe && popped.length < tuning.batchSize) break;
-        if (popped.length === 0) await this.deps.delivery.clock.sleep(tuning.pollIntervalMs, intake);
+      for (;;) {
+        // lpop mode pops until stopped; subscribe mode first drains what the node queued while
+        // nobody was subscribed (or while the bridge stepped out of subscribe mode), then subscribes.
+        while (!intake.aborted) {
+          const popped = await this.pop(connection);
+          await this.deliver(popped, deadline);
+          if (subscribe && popped.length < tuning.batchSize) break;
+          if (popped.length === 0) await this.deps.delivery.clock.sleep(tuning.pollIntervalMs, intake);
+        }
+        if (!subscribe || intake.aborted) return;
+        if ((await this.subscribed(connection, intake, deadline)) === "stopped") return;
       }
-      if (subscribe && !intake.aborted) await this.subscribed(connection, intake, deadline);
     } finally {
       connection.close();
     }
@@ -264,24 +268,44 @@ export class NodeWorker {
     return messages;
   }
 
-  private async subscribed(connection: RespConnection, intake: AbortSignal, deadline: AbortSignal): Promise<void> {
+  /**
+   * Subscribe mode: takes pushed records until stopped, or until `maxBufferedMessages` received
+   * messages wait for Kafka. Either way it leaves with `UNSUBSCRIBE`, whose reply comes after every
+   * message pushed before it (none is left behind); from then on the node queues new records, which
+   * the caller drains with LPOP before it subscribes again. So a slow Kafka never fills the node's
+   * 256-message subscriber buffer (the node would drop the subscriber and its buffered records).
+   */
+  private async subscribed(connection: RespConnection, intake: AbortSignal, deadline: AbortSignal): Promise<"stopped" | "resubscribe"> {
     const { node, tuning } = this.deps;
-    const { metrics } = this.deps.delivery;
+    const { logger, metrics } = this.deps.delivery;
     const buffer: Buffer[] = [];
-    let paused = false;
     let wake: (() => void) | undefined;
     const notify = (): void => {
       const waiting = wake;
       wake = undefined;
       waiting?.();
     };
+    let leaving = false;
+    let left = false;
+    const leave = (): void => {
+      if (leaving) return;
+      leaving = true;
+      connection.unsubscribe("usage", tuning.commandTimeoutMs).then(
+        () => {
+          left = true;
+          notify();
+        },
+        // A failed UNSUBSCRIBE has closed the connection: the loop sees it.
+        notify,
+      );
+    };
     await connection.subscribe("usage", tuning.commandTimeoutMs, (channel, payload) => {
       if (channel !== "usage") return;
       buffer.push(payload);
       metrics.popped.inc({ node: node.address });
-      if (!paused && buffer.length >= tuning.maxBufferedMessages) {
-        paused = true;
-        connection.pause();
+      if (buffer.length >= tuning.maxBufferedMessages && !leaving) {
+        logger.warn({ buffered: buffer.length }, "records arrive faster than Kafka takes them: leaving subscribe mode to drain the queue");
+        leave();
       }
       notify();
     });
@@ -291,29 +315,14 @@ export class NodeWorker {
     const pinging = new AbortController();
     void this.ping(connection, pinging.signal);
     try {
-      let unsubscribed = false;
       for (;;) {
+        if (intake.aborted) leave();
         if (buffer.length > 0) {
-          const batch = buffer.splice(0, tuning.batchSize);
-          if (paused && buffer.length < tuning.maxBufferedMessages / 2) {
-            paused = false;
-            connection.resume();
-          }
-          await this.deliver(batch, deadline);
+          await this.deliver(buffer.splice(0, tuning.batchSize), deadline);
           continue;
         }
-        if (!connection.isOpen) {
-          if (unsubscribed) return;
-          throw await connection.closed();
-        }
-        if (intake.aborted && !unsubscribed) {
-          // The reply to UNSUBSCRIBE comes after every message pushed before it: none is left behind.
-          unsubscribed = true;
-          if (paused) connection.resume();
-          await connection.command(["UNSUBSCRIBE", "usage"], tuning.commandTimeoutMs).catch(() => undefined);
-          continue;
-        }
-        if (unsubscribed) return;
+        if (left) return intake.aborted ? "stopped" : "resubscribe";
+        if (!connection.isOpen) throw await connection.closed();
         await new Promise<void>((resolve) => {
           wake = resolve;
         });

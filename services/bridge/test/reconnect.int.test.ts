@@ -1,6 +1,6 @@
 import { RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import type { NodeMode } from "../src/node-worker";
+import type { BridgeTuning, NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode, type Fault } from "./fake-cliproxy";
 import { canonical, createTopics, decodeAll, eventually, expectSameRecordsOnce, fakeNodeConfig, readWholeTopic, startTestBridge, type TestBridge } from "./helpers";
 import { fromNode, generatedPayloads } from "./payloads";
@@ -20,7 +20,7 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function scenario(mode: NodeMode, plan: ReadonlyMap<number, Fault | "outage">, prefix: string) {
+  async function scenario(mode: NodeMode, plan: ReadonlyMap<number, Fault | "outage">, prefix: string, tuning: Partial<BridgeTuning> = {}) {
     const topics = await createTopics(brokers, [
       { prefix: "bridge-reconnect", numPartitions: 3 },
       { prefix: "bridge-reconnect-dlq", numPartitions: 1 },
@@ -51,7 +51,7 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     cleanups.push(() => fake.close());
     for (const payload of payloads.slice(0, 400)) fake.enqueue(payload.json);
     const node = fakeNodeConfig(fake.address, KEY, mode);
-    const running: TestBridge = startTestBridge({ brokers, topic, dlqTopic, nodes: [node], tuning: { batchSize: 20 } });
+    const running: TestBridge = startTestBridge({ brokers, topic, dlqTopic, nodes: [node], tuning: { batchSize: 20, ...tuning } });
     cleanups.push(() => running.close());
     return { topic, payloads, expectedByJson, fake, node, running, outages };
   }
@@ -126,5 +126,24 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     for (const payload of payloads.slice(550, 600)) fake.enqueue(payload.json); // pushed live again
     await expectEveryHandedOutRecordOnce(context, 600);
     expect(fake.commands.filter((command) => command === "SUBSCRIBE")).toHaveLength(2);
+  });
+
+  it("subscribe: a burst larger than the bridge's buffer makes it step out to LPOP and back, losing nothing", async () => {
+    const context = await scenario("subscribe", new Map(), "reconnect-burst", { maxBufferedMessages: 5 });
+    const { fake, running, node, payloads } = context;
+    await eventually("subscribed with the backlog published", async () => fake.subscriberCount === 1 && (await published(running, node.address)) === 400);
+    const subscribes = (): number => fake.commands.filter((command) => command === "SUBSCRIBE").length;
+    for (const payload of payloads.slice(400, 500)) fake.enqueue(payload.json); // pushed: overflows the bridge's buffer of 5
+    await eventually("the bridge stepped out of subscribe mode", () => fake.subscriberCount === 0);
+    for (const payload of payloads.slice(500, 600)) fake.enqueue(payload.json); // queued meanwhile
+    await eventually("subscribed again after draining the queue", () => subscribes() === 2 && fake.subscriberCount === 1);
+    await expectEveryHandedOutRecordOnce(context, 600);
+    expect(fake.lostInTransit).toEqual([]);
+    // Between the two subscriptions: UNSUBSCRIBE, then only LPOPs (the 100 queued records, 20 a pop).
+    const afterFirst = fake.commands.slice(fake.commands.indexOf("SUBSCRIBE") + 1).filter((command) => command !== "PING");
+    const between = afterFirst.slice(0, afterFirst.indexOf("SUBSCRIBE"));
+    expect(between[0]).toBe("UNSUBSCRIBE");
+    expect(new Set(between.slice(1))).toEqual(new Set(["LPOP"]));
+    expect(between.length - 1).toBeGreaterThanOrEqual(5);
   });
 });

@@ -143,14 +143,15 @@ export class RespConnection {
     }
   }
 
-  /** Stops reading from the socket (TCP backpressure towards the node). */
-  pause(): void {
-    this.socket.pause();
-  }
-
-  /** Reads again after {@link pause}. */
-  resume(): void {
-    this.socket.resume();
+  /**
+   * `UNSUBSCRIBE <channel>`: resolves with the node's confirmation, which comes after every message
+   * pushed before it; the connection is then back in normal mode (LPOP again).
+   */
+  async unsubscribe(channel: string, timeoutMs: number): Promise<void> {
+    const reply = await this.command(["UNSUBSCRIBE", channel], timeoutMs);
+    if (reply.type === "error") throw new BridgeError("BRIDGE_COMMAND_ERROR", `UNSUBSCRIBE ${channel} refused: ${reply.message}`);
+    this.subscribed = false;
+    this.pushHandler = undefined;
   }
 
   /** Calls `listener` once when the connection fails or is closed (at once if it already has). */

@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import pino from "pino";
+import { AGGREGATOR_ERROR_CODES, AggregatorError, createAggregator } from "./aggregator";
+import type { AggregatorOptions } from "./aggregator";
+import { DLQ_HEADERS } from "./ingest/dead-letter";
+import { METRIC_NAMES } from "./metrics";
+
+const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
+
+const options: AggregatorOptions = {
+  brokers: ["127.0.0.1:9"],
+  clientId: "c",
+  groupId: "g",
+  instanceId: "i",
+  recordsTopic: "usage.records",
+  dlqTopic: "usage.records.dlq",
+  snapshotsTopic: "usage.snapshots",
+  partitions: 6,
+  snapshotIntervalMs: 1_000,
+  snapshotEveryRecords: 1_000,
+  fullSnapshotEvery: 10,
+  logger: pino({ level: "silent" }),
+};
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    return error instanceof AggregatorError ? error.code : "not an AggregatorError";
+  }
+  return undefined;
+}
+
+describe("createAggregator", () => {
+  it("refuses options it cannot run with, naming each problem", () => {
+    expect(codeOf(() => createAggregator({ ...options, brokers: [] }))).toBe("AGGREGATOR_INVALID_OPTIONS");
+    expect(codeOf(() => createAggregator({ ...options, partitions: 0 }))).toBe("AGGREGATOR_INVALID_OPTIONS");
+    expect(codeOf(() => createAggregator({ ...options, dlqTopic: options.recordsTopic }))).toBe("AGGREGATOR_INVALID_OPTIONS");
+    expect(() => createAggregator({ ...options, groupId: "", snapshotIntervalMs: 1.5 })).toThrow(/groupId.*snapshotIntervalMs/);
+  });
+
+  it("connects nothing before start: it owns nothing, is not ready, and refuses imports", async () => {
+    const aggregator = createAggregator(options);
+    expect(aggregator.ownedPartitions()).toEqual([]);
+    expect(aggregator.readiness()).toEqual({ ready: false, partitions: [] });
+    expect(aggregator.progress()).toMatchObject({ applied: 0, duplicates: 0, dlq: 0, replayed: 0, lag: 0, partitions: [], restores: [] });
+    await expect(aggregator.importSnapshot({ kind: "parsed-snapshot", apiNames: [], details: undefined as never, totals: undefined as never })).rejects.toMatchObject({
+      code: "AGGREGATOR_NOT_STARTED",
+    });
+    await aggregator.stop();
+    await expect(aggregator.start()).rejects.toMatchObject({ code: "AGGREGATOR_STOPPED" });
+  });
+});
+
+describe("services/aggregator/README.md", () => {
+  it("documents exactly the aggregator error codes", () => {
+    const documented = [...readme.matchAll(/^\| `(AGGREGATOR_[A-Z_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented.sort()).toEqual([...AGGREGATOR_ERROR_CODES].sort());
+  });
+
+  it("documents exactly the metrics and the dead-letter headers", () => {
+    const metrics = [...readme.matchAll(/^\| `(usage_ledger_[a-z_]+)` \|/gm)].map((match) => match[1]);
+    expect(metrics.sort()).toEqual([...METRIC_NAMES].sort());
+    const headers = [...readme.matchAll(/^\| `(dlq\.[a-z.]+)` \|/gm)].map((match) => match[1]);
+    expect(headers.sort()).toEqual(Object.values(DLQ_HEADERS).sort());
+  });
+});

@@ -16,7 +16,6 @@ export { buildBridgeApp } from "./http-app";
 export type { BridgeAppOptions } from "./http-app";
 export { popHttpUsageQueue } from "./http-queue";
 export type { HttpPopOptions } from "./http-queue";
-export { kafkajsLogCreator } from "./logger";
 export type { BridgeLogger } from "./logger";
 export { createBridgeMetrics } from "./metrics";
 export type { BridgeMetrics } from "./metrics";

@@ -1,4 +1,4 @@
-import { createPublisher } from "@usage-ledger/publisher";
+import { createPublisher, kafkaLogCreator } from "@usage-ledger/publisher";
 import { Kafka } from "kafkajs";
 import { pino } from "pino";
 import { createBridge } from "./bridge";
@@ -6,7 +6,6 @@ import { loadBridgeConfig, type BridgeConfig } from "./config";
 import { createKafkaDeadLetterSink } from "./dead-letter";
 import { errorMessage } from "./errors";
 import { buildBridgeApp } from "./http-app";
-import { kafkajsLogCreator } from "./logger";
 import { createBridgeMetrics } from "./metrics";
 
 /**
@@ -19,7 +18,8 @@ async function main(config: BridgeConfig): Promise<void> {
   const kafka = new Kafka({
     clientId: config.kafka.clientId,
     brokers: [...config.kafka.brokers],
-    logCreator: kafkajsLogCreator(logger.child({ component: "kafkajs" })),
+    // packages/publisher's log creator: kafkajs never writes to the console.
+    logCreator: kafkaLogCreator(logger.child({ component: "kafkajs" })),
   });
   const publisher = createPublisher({ kafka, topic: config.kafka.topic, logger: logger.child({ component: "publisher" }) });
   const deadLetters = createKafkaDeadLetterSink({ kafka, topic: config.kafka.dlqTopic });

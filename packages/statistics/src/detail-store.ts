@@ -1,3 +1,4 @@
+import { DedupIndex, type KeyMatcher } from "./dedup-index";
 import { StatisticsError } from "./errors";
 import { formatGoRfc3339Nano } from "./rfc3339";
 import { PairTable } from "./pair-table";
@@ -23,8 +24,8 @@ import { StringTable } from "./string-table";
  *   cred      -> an interned (source, auth index) pair
  *   epoch     seconds relative to the first stored detail (side table beyond ±68 years)
  *   nanos, latency and the five token counts (side table beyond int32)
- * The dedup index is an open-addressing table of [32-bit hash, row + 1] pairs; a hash hit is verified
- * against the stored row, so no two distinct keys are ever confused.
+ * The dedup index (dedup-index.ts) maps 32-bit hashes of the seed's dedup key to rows; a hash hit is
+ * verified against the stored row, so no two distinct keys are ever confused.
  */
 
 /** An API entry of the statistics (the seed's `apiStats`). */
@@ -53,14 +54,43 @@ export interface PendingDetail {
   cached: number;
   /** Already normalised. */
   total: number;
+  // Set by `prepare`:
+  group: number;
+  cred: number;
+  /** The dedup hash, or 0 when `pipeKey` is used. */
+  hash: number;
+  /** The seed's key text, for details whose names contain `|`. */
+  pipeKey: string | undefined;
+}
+
+/** A {@link PendingDetail} to fill (the store's scratch instances start from this). */
+export function emptyPendingDetail(api: ApiEntry): PendingDetail {
+  return {
+    api,
+    modelId: 0,
+    sourceId: 0,
+    authId: 0,
+    epochSeconds: 0,
+    nanos: 0,
+    offsetSeconds: 0,
+    failed: false,
+    latencyMs: 0,
+    input: 0,
+    output: 0,
+    reasoning: 0,
+    cached: 0,
+    total: 0,
+    group: 0,
+    cred: 0,
+    hash: 0,
+    pipeKey: undefined,
+  };
 }
 
 /** How a detail is stored: the seed's `Record` (no dedup, no clamping) or one merged detail. */
 export type AddMode = "record" | "merge";
 
 const MAX_ROWS = 0x7fff_fffe;
-const INDEX_MAX_LOAD = 0.75;
-const INDEX_GROWTH = 2;
 
 const GOLDEN = 0x9e3779b1;
 
@@ -84,19 +114,8 @@ function finish(h: number): number {
   return (h ^ (h >>> 16)) | 0;
 }
 
-/** Slot of `hash` in a table of `capacity` slots (multiply-shift, any capacity). */
-function bucket(hash: number, capacity: number): number {
-  return Math.floor(((hash >>> 0) * capacity) / 4294967296);
-}
-
-function grownCapacity(current: number, needed: number): number {
-  let next = Math.max(16, Math.ceil(current * INDEX_GROWTH));
-  while (next < needed) next = Math.ceil(next * INDEX_GROWTH);
-  return next;
-}
-
 /** The columnar detail store with its dedup index and aggregates. Internal to the package. */
-export class DetailStore {
+export class DetailStore implements KeyMatcher {
   readonly strings = new StringTable();
   readonly apis: ApiEntry[] = [];
   private readonly apiByName = new Map<number, ApiEntry>();
@@ -119,10 +138,8 @@ export class DetailStore {
   epochBase = 0;
   readonly rows = new RowChunks();
 
-  // Dedup index.
-  private indexCapacity = 0;
-  private indexSize = 0;
-  private index = new Int32Array(0);
+  // Dedup index (and the seed's key text for details whose names contain `|`).
+  private readonly dedup: DedupIndex;
   private readonly pipeKeys = new Set<string>();
 
   // Aggregates (the seed's global counters and day/hour maps).
@@ -142,7 +159,7 @@ export class DetailStore {
   constructor(initialCapacity = 1024) {
     const rows = Math.max(1, Math.floor(initialCapacity));
     this.grow(rows);
-    this.resizeIndex(Math.ceil(rows / INDEX_MAX_LOAD));
+    this.dedup = new DedupIndex(rows);
   }
 
   /** The API entry named by string id `nameId`, created when new. */
@@ -210,25 +227,49 @@ export class DetailStore {
   }
 
   /**
-   * Stores one detail and updates every aggregate. In "merge" mode a detail whose seed dedup key is
-   * already stored is skipped (returns false) and negative totals count as 0 in the global and
+   * Resolves the detail's group, credential pair and dedup hash (or, when a name contains `|`, the
+   * seed's key text). Ids are stable, so a prepared detail stays valid while others are added.
+   */
+  prepare(d: PendingDetail): void {
+    const group = this.groupFor(d.api, d.modelId);
+    const cred = this.creds.intern(d.sourceId, d.authId);
+    d.group = group;
+    d.cred = cred;
+    const strings = this.strings;
+    if (strings.hasPipe(d.api.nameId) || strings.hasPipe(d.modelId) || strings.hasPipe(d.sourceId) || strings.hasPipe(d.authId)) {
+      d.pipeKey = this.keyText(d);
+      d.hash = 0;
+    } else {
+      d.pipeKey = undefined;
+      d.hash = this.hashOf(group, cred, d);
+    }
+  }
+
+  /**
+   * Loads what the dedup lookup of a prepared detail reads first. Called for a block of details
+   * before they are added, it lets the CPU fetch their cache lines in parallel instead of one miss at
+   * a time.
+   */
+  touchSlot(d: PendingDetail): number {
+    return d.pipeKey === undefined ? this.dedup.touch(d.hash) : 0;
+  }
+
+  /** After {@link touchSlot}: loads the stored row a hash match points at (the likely duplicate). */
+  touchRow(d: PendingDetail): number {
+    if (d.pipeKey !== undefined) return 0;
+    const row = this.dedup.candidate(d.hash);
+    return row < 0 ? 0 : this.rows.chunkOf(row)[this.rows.baseOf(row)]!;
+  }
+
+  /**
+   * Stores one prepared detail and updates every aggregate. In "merge" mode a detail whose seed dedup
+   * key is already stored is skipped (returns false) and negative totals count as 0 in the global and
    * day/hour counters (the seed's `recordImported`); in "record" mode every detail is stored and
    * counted raw (the seed's `Record`). Either way the detail is entered into the dedup index.
    */
-  add(d: PendingDetail, mode: AddMode): boolean {
-    const group = this.groupFor(d.api, d.modelId);
-    const cred = this.creds.intern(d.sourceId, d.authId);
-    const strings = this.strings;
-    let hash = 0;
-    let register = true;
-    let pipeKey: string | undefined;
-    if (strings.hasPipe(d.api.nameId) || strings.hasPipe(d.modelId) || strings.hasPipe(d.sourceId) || strings.hasPipe(d.authId)) {
-      pipeKey = this.keyText(d);
-      register = !this.pipeKeys.has(pipeKey);
-    } else {
-      hash = this.hashOf(group, cred, d);
-      register = this.findRow(hash, group, cred, d) < 0;
-    }
+  addPrepared(d: PendingDetail, mode: AddMode): boolean {
+    const { group, cred, hash, pipeKey } = d;
+    const register = pipeKey !== undefined ? !this.pipeKeys.has(pipeKey) : this.dedup.find(hash, d, this) < 0;
     if (!register && mode === "merge") return false;
     if (this.count >= this.capacity) this.grow(this.count + 1);
     const row = this.count;
@@ -249,10 +290,16 @@ export class DetailStore {
     this.count = row + 1;
     if (register) {
       if (pipeKey !== undefined) this.pipeKeys.add(pipeKey);
-      else this.insertIndex(hash, row);
+      else this.dedup.insert(hash, row);
     }
     this.tally(group, d, mode);
     return true;
+  }
+
+  /** {@link prepare} then {@link addPrepared}. */
+  add(d: PendingDetail, mode: AddMode): boolean {
+    this.prepare(d);
+    return this.addPrepared(d, mode);
   }
 
   private tally(group: number, d: PendingDetail, mode: AddMode): void {
@@ -310,29 +357,16 @@ export class DetailStore {
     return finish(h);
   }
 
-  /** The row holding the same dedup key as `d`, or -1. */
-  private findRow(hash: number, group: number, cred: number, d: PendingDetail): number {
-    const index = this.index;
-    const capacity = this.indexCapacity;
-    let slot = bucket(hash, capacity);
-    for (;;) {
-      const stored = index[2 * slot + 1]!;
-      if (stored === 0) return -1;
-      if (index[2 * slot] === hash && this.sameKey(stored - 1, group, cred, d)) return stored - 1;
-      slot += 1;
-      if (slot === capacity) slot = 0;
-    }
-  }
-
-  private sameKey(row: number, group: number, cred: number, d: PendingDetail): boolean {
+  /** True when `row` holds the dedup key of the prepared detail `d` (the `KeyMatcher` of the index). */
+  sameKey(row: number, d: PendingDetail): boolean {
     const rows = this.rows;
     const chunk = rows.chunkOf(row);
     const base = rows.baseOf(row);
     const context = chunk[base + CONTEXT]!;
     return (
-      chunk[base + CRED] === cred &&
+      chunk[base + CRED] === d.cred &&
       chunk[base + NANOS] === d.nanos &&
-      this.contexts.first[context] === group &&
+      this.contexts.first[context] === d.group &&
       (this.contexts.second[context]! & 1) === (d.failed ? 1 : 0) &&
       rows.wideAt(chunk, base + EPOCH, row, EPOCH) + this.epochBase === d.epochSeconds &&
       rows.wideAt(chunk, base + TOTAL, row, TOTAL) === d.total &&
@@ -341,36 +375,6 @@ export class DetailStore {
       rows.wideAt(chunk, base + REASONING, row, REASONING) === d.reasoning &&
       rows.wideAt(chunk, base + CACHED, row, CACHED) === d.cached
     );
-  }
-
-  private insertIndex(hash: number, row: number): void {
-    if (this.indexSize + 1 > this.indexCapacity * INDEX_MAX_LOAD) {
-      this.resizeIndex(grownCapacity(this.indexCapacity, Math.ceil((this.indexSize + 1) / INDEX_MAX_LOAD)));
-    }
-    this.place(this.index, this.indexCapacity, hash, row + 1);
-    this.indexSize += 1;
-  }
-
-  private place(index: Int32Array, capacity: number, hash: number, value: number): void {
-    let slot = bucket(hash, capacity);
-    while (index[2 * slot + 1] !== 0) {
-      slot += 1;
-      if (slot === capacity) slot = 0;
-    }
-    index[2 * slot] = hash;
-    index[2 * slot + 1] = value;
-  }
-
-  private resizeIndex(capacity: number): void {
-    const old = this.index;
-    const oldCapacity = this.indexCapacity;
-    const next = new Int32Array(2 * capacity);
-    for (let slot = 0; slot < oldCapacity; slot++) {
-      const value = old[2 * slot + 1]!;
-      if (value !== 0) this.place(next, capacity, old[2 * slot]!, value);
-    }
-    this.index = next;
-    this.indexCapacity = capacity;
   }
 
   /** Makes room for at least `needed` rows (one more chunk at a time). */
@@ -382,6 +386,6 @@ export class DetailStore {
 
   /** Bytes held by typed arrays (rows, pair tables, index): the resident cost of the details. */
   typedArrayBytes(): number {
-    return this.rows.byteLength + this.index.byteLength + this.contexts.byteLength + this.creds.byteLength + this.groups.byteLength;
+    return this.rows.byteLength + this.dedup.byteLength + this.contexts.byteLength + this.creds.byteLength + this.groups.byteLength;
   }
 }

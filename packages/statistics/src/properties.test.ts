@@ -196,4 +196,23 @@ describe("store invariants (fast-check)", () => {
       { numRuns: 200 },
     );
   });
+
+  it("applyBatch gives each record the result apply gives it, and the same store", () => {
+    const withBlanks = fc.oneof(
+      recordArb(-50),
+      recordArb(-50).map((record) => ({ ...record, apiKey: "  ", provider: "" })),
+      recordArb(-50).map((record) => ({ ...record, apiKey: ` ${record.apiKey}`, model: "" })),
+    );
+    fc.assert(
+      fc.property(fc.array(withBlanks, { maxLength: 400 }), fc.nat({ max: 300 }), (records, split) => {
+        const one = new RequestStatistics({ clock: counterClock() });
+        const expected = records.map((record) => one.apply(record));
+        const batched = new RequestStatistics({ clock: counterClock() });
+        const results = [...batched.applyBatch(records.slice(0, split)), ...batched.applyBatch(records.slice(split))];
+        expect(results).toEqual(expected);
+        expect(batched.snapshotJson()).toBe(one.snapshotJson());
+      }),
+      { numRuns: 100 },
+    );
+  });
 });

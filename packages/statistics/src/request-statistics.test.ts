@@ -224,6 +224,23 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
   });
 });
 
+describe("RequestStatistics.applyBatch", () => {
+  it("reports each record's result in order", () => {
+    const statistics = new RequestStatistics();
+    const other = usageRecord({ apiKey: "k", timestamp: "2026-01-10T10:00:00Z" });
+    expect(statistics.applyBatch([SK_A_RECORD, usageRecord({ apiKey: " " }), SK_A_RECORD, other])).toEqual(["added", "ignored", "duplicate", "added"]);
+    expect(statistics.applyBatch([])).toEqual([]);
+    expect(statistics.totals().totalRequests).toBe(2);
+  });
+
+  it("checks every record before applying any", () => {
+    const statistics = new RequestStatistics();
+    const bad = usageRecord({ apiKey: "k", tokens: { inputTokens: 0.5 } });
+    expect(codeOf(() => statistics.applyBatch([SK_A_RECORD, bad]))).toBe("STATS_INVALID_RECORD");
+    expect(statistics.snapshotJson()).toBe(EMPTY_JSON);
+  });
+});
+
 describe("snapshot options and JSON encoding", () => {
   function filled(): RequestStatistics {
     const statistics = new RequestStatistics();

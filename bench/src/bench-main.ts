@@ -99,7 +99,7 @@ export function targetChecks(rows: readonly ResultRow[]): TargetCheck[] {
 }
 
 function topOf(summary: ProfileSummary | undefined): unknown {
-  return summary === undefined ? undefined : { totalMs: summary.totalMs, top: summary.top, owners: summary.owners };
+  return summary === undefined ? undefined : { totalMs: summary.totalMs, stages: summary.stages, owners: summary.owners, top: summary.top };
 }
 
 /** `pnpm bench`: runs every scenario and writes bench/results/e2e.json, e2e.svg and BENCHMARKS.md. */

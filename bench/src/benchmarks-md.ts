@@ -31,7 +31,9 @@ function n(value: number): string {
 
 function profileTables(title: string, summary: ProfileSummary | undefined, note: string): string[] {
   if (summary === undefined) return [];
-  const lines = [`### ${title}`, "", note, "", "| owner | self ms | share |", "|---|---:|---:|"];
+  const lines = [`### ${title}`, "", note, "", "| stage (a sample counts for the first stage on its stack) | ms | share |", "|---|---:|---:|"];
+  for (const stage of summary.stages) lines.push(`| ${stage.stage} | ${n(stage.ms)} | ${stage.percent}% |`);
+  lines.push("", "| owner of the self time | self ms | share |", "|---|---:|---:|");
   for (const owner of summary.owners.slice(0, 10)) lines.push(`| ${owner.owner} | ${n(owner.selfMs)} | ${owner.selfPercent}% |`);
   lines.push("", "| function (self time) | where | self ms | share |", "|---|---|---:|---:|");
   for (const entry of summary.top) lines.push(`| \`${entry.function}\` | ${entry.location === "" ? "" : `\`${entry.location}\``} | ${n(entry.selfMs)} | ${entry.selfPercent}% |`);

@@ -41,12 +41,46 @@ export interface OwnerEntry {
   readonly selfPercent: number;
 }
 
-/** The summary of a profile: its length, top functions and owners. */
+/** Time of the samples whose stack passes through one stage of the pipeline. */
+export interface StageEntry {
+  readonly stage: string;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+/** The summary of a profile: its length, top functions, owners and pipeline stages. */
 export interface ProfileSummary {
   readonly totalMs: number;
   readonly top: readonly SelfTimeEntry[];
   readonly owners: readonly OwnerEntry[];
+  readonly stages: readonly StageEntry[];
 }
+
+/** A stage of the pipeline: a sample belongs to the first stage (in list order) with a matching frame on its stack. */
+export interface Stage {
+  readonly label: string;
+  /** `functionName` and the repository-relative (or node_modules-relative) path of a frame. */
+  readonly matches: (functionName: string, path: string) => boolean;
+}
+
+/** The stages of the aggregator's ingest and restart paths. */
+export const AGGREGATOR_STAGES: readonly Stage[] = [
+  { label: "V8 garbage collector", matches: (name) => name === "(garbage collector)" },
+  { label: "idle (waiting for the broker)", matches: (name) => name === "(idle)" },
+  {
+    label: "fleet view re-reading the snapshot topic (packages/snapshots reader.ts via services/aggregator fleet-view.ts)",
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/reader.ts"),
+  },
+  {
+    label: "snapshot writing: claim and generations (packages/snapshots writer.ts)",
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/writer.ts"),
+  },
+  { label: "restore: read and rebuild (packages/snapshots restore.ts)", matches: (_name, path) => path.endsWith("packages/snapshots/src/restore.ts") },
+  { label: "decodeUsageRecord (packages/wire, avsc)", matches: (name, path) => name === "decodeUsageRecord" && path.includes("packages/wire/") },
+  { label: "RequestStatistics.apply (packages/statistics)", matches: (name, path) => name === "apply" && path.endsWith("packages/statistics/src/request-statistics.ts") },
+  { label: "rest of the batch handler (services/aggregator ingest/)", matches: (_name, path) => path.includes("services/aggregator/src/ingest/") },
+  { label: "kafkajs: fetch, record-batch decode, protocol", matches: (_name, path) => path.includes("node_modules/kafkajs/") },
+];
 
 /** A started profile; `stop()` returns it. */
 export interface RunningProfile {
@@ -110,8 +144,15 @@ function ownerOfUrl(url: string): string | undefined {
   return path;
 }
 
-/** Sums self time per function and per owner; `top` keeps the `limit` largest functions. */
-export function summariseCpuProfile(profile: CpuProfile, limit = 15): ProfileSummary {
+function stagePath(url: string): string {
+  const path = pathOf(url);
+  const shown = path.startsWith(repositoryRoot) ? relative(repositoryRoot, path) : path;
+  const pnpmStore = /node_modules\/\.pnpm\/[^/]+\/node_modules\/(.*)$/.exec(shown);
+  return pnpmStore?.[1] ? `node_modules/${pnpmStore[1]}` : shown;
+}
+
+/** Sums self time per function, per owner and per stage; `top` keeps the `limit` largest functions. */
+export function summariseCpuProfile(profile: CpuProfile, limit = 15, stageList: readonly Stage[] = AGGREGATOR_STAGES): ProfileSummary {
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
@@ -166,6 +207,18 @@ export function summariseCpuProfile(profile: CpuProfile, limit = 15): ProfileSum
     byFunction.set(key, entry);
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
   }
+  const byStage = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const us = selfUs.get(node.id) ?? 0;
+    if (us === 0) continue;
+    const frames: Array<{ name: string; path: string }> = [];
+    for (let at: ProfileNode | undefined = node; at !== undefined; at = parent.get(at.id)) {
+      frames.push({ name: at.callFrame.functionName, path: stagePath(at.callFrame.url) });
+    }
+    const stage = stageList.find((candidate) => frames.some((frame) => candidate.matches(frame.name, frame.path)));
+    const label = stage?.label ?? "other";
+    byStage.set(label, (byStage.get(label) ?? 0) + us);
+  }
   const percent = (us: number): number => (totalUs === 0 ? 0 : Math.round((us / totalUs) * 1000) / 10);
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const top = [...byFunction.values()]
@@ -175,5 +228,8 @@ export function summariseCpuProfile(profile: CpuProfile, limit = 15): ProfileSum
   const owners = [...byOwner.entries()]
     .sort((a, b) => b[1] - a[1])
     .map(([owner, us]) => ({ owner, selfMs: ms(us), selfPercent: percent(us) }));
-  return { totalMs: ms(totalUs), top, owners };
+  const stages = [...stageList.map((stage) => stage.label), "other"]
+    .filter((label) => byStage.has(label))
+    .map((label) => ({ stage: label, ms: ms(byStage.get(label) ?? 0), percent: percent(byStage.get(label) ?? 0) }));
+  return { totalMs: ms(totalUs), top, owners, stages };
 }

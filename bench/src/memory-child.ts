@@ -1,5 +1,3 @@
-import { register } from "node:module";
-
 /**
  * The child process of the memory scenario (`node --expose-gc --import tsx memory-child.ts <json>`).
  * Modes:
@@ -44,8 +42,6 @@ export interface MemoryReport {
   readonly typedArrayBytes: number;
   readonly capacity: number;
 }
-
-register("./kafkajs-interop-hook.ts", import.meta.url);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with --expose-gc");

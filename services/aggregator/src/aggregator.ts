@@ -80,6 +80,13 @@ export interface AggregatorOptions {
   readonly heartbeatIntervalMs?: number;
   /** Rebalance timeout; default 60 s. */
   readonly rebalanceTimeoutMs?: number;
+  /** Fetch sizes of the records consumer (kafkajs consumer options); defaults tuned for catch-up throughput. */
+  readonly fetch?: {
+    readonly maxBytesPerPartition?: number;
+    readonly maxBytes?: number;
+    readonly minBytes?: number;
+    readonly maxWaitTimeInMs?: number;
+  };
   /** max.message.bytes of the records topic when created; default 1,048,588. */
   readonly maxMessageBytes?: number;
   /** "Now" for imported details without a timestamp; default: a strictly increasing UTC clock. */
@@ -272,6 +279,27 @@ class AggregatorService implements Aggregator {
   async start(): Promise<void> {
     if (this.lifecycle !== "created") throw new AggregatorError("AGGREGATOR_STOPPED", `start() called in state ${this.lifecycle}`);
     this.lifecycle = "starting";
+    try {
+      await this.startSteps();
+    } catch (error) {
+      // Leave nothing running behind a failed start.
+      this.lifecycle = "stopped";
+      this.scheduler.stop();
+      await this.consumer?.disconnect().catch(() => undefined);
+      await this.restorer.idle();
+      await this.fleet.close();
+      await this.producer?.disconnect().catch(() => undefined);
+      await this.admin?.disconnect().catch(() => undefined);
+      throw error;
+    }
+    this.lifecycle = "running";
+    this.logger.info(
+      { recordsTopic: this.options.recordsTopic, partitions: this.recordsPartitions, groupId: this.options.groupId },
+      "aggregator started",
+    );
+  }
+
+  private async startSteps(): Promise<void> {
     const admin = this.kafka.admin();
     this.admin = admin;
     await admin.connect();
@@ -296,11 +324,6 @@ class AggregatorService implements Aggregator {
     this.fleet.start();
     await this.startConsumer();
     this.scheduler.start();
-    this.lifecycle = "running";
-    this.logger.info(
-      { recordsTopic: this.options.recordsTopic, partitions: this.recordsPartitions, groupId: this.options.groupId },
-      "aggregator started",
-    );
   }
 
   private async startConsumer(): Promise<void> {
@@ -310,9 +333,10 @@ class AggregatorService implements Aggregator {
       heartbeatInterval: this.options.heartbeatIntervalMs ?? 3_000,
       rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 60_000,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
-      maxWaitTimeInMs: 250,
+      maxBytesPerPartition: this.options.fetch?.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      maxBytes: this.options.fetch?.maxBytes ?? 32 * 1024 * 1024,
+      minBytes: this.options.fetch?.minBytes ?? 1,
+      maxWaitTimeInMs: this.options.fetch?.maxWaitTimeInMs ?? 250,
       retry: { retries: 8, restartOnFailure: async () => true },
     });
     this.consumer = consumer;

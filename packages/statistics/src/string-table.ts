@@ -47,11 +47,4 @@ export class StringTable {
     }
     return text;
   }
-
-  /** Approximate heap bytes held (for diagnostics). */
-  approximateBytes(): number {
-    let chars = 0;
-    for (const value of this.values) chars += value.length;
-    return chars * 2 + this.values.length * 64;
-  }
 }

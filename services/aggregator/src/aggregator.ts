@@ -180,6 +180,9 @@ function validateOptions(options: AggregatorOptions): void {
 
 type Lifecycle = "created" | "starting" | "running" | "stopping" | "stopped";
 
+/** How often live partitions' positions are committed to the group (for lag monitoring only). */
+const COMMIT_INTERVAL_MS = 5_000;
+
 class AggregatorService implements Aggregator {
   readonly metrics: Registry;
   private readonly options: AggregatorOptions;
@@ -201,6 +204,7 @@ class AggregatorService implements Aggregator {
   private recordsMaxMessageBytes = 0;
   private importQueue: Promise<unknown> = Promise.resolve();
   private restartTimer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
   private readonly coordinator: PartitionCoordinator;
 
   constructor(options: AggregatorOptions) {
@@ -285,6 +289,7 @@ class AggregatorService implements Aggregator {
       // Leave nothing running behind a failed start.
       this.lifecycle = "stopped";
       this.scheduler.stop();
+      if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
       await this.consumer?.disconnect().catch(() => undefined);
       await this.restorer.idle();
       await this.fleet.close();
@@ -324,6 +329,30 @@ class AggregatorService implements Aggregator {
     this.fleet.start();
     await this.startConsumer();
     this.scheduler.start();
+    this.commitTimer = setInterval(() => void this.commitPositions(), COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
+  }
+
+  /**
+   * Commits each live partition's next offset to the consumer group: for lag monitoring by the
+   * usual Kafka tools only (the aggregator itself resumes from the snapshot manifests, never from
+   * these). A commit refused during a rebalance is simply made again at the next interval.
+   */
+  private async commitPositions(): Promise<void> {
+    const consumer = this.consumer;
+    const offsets = this.ownership
+      .all()
+      .flatMap((ownership) =>
+        ownership.phase === "live" && ownership.state !== undefined
+          ? [{ topic: this.options.recordsTopic, partition: ownership.partition, offset: String(ownership.state.nextOffset) }]
+          : [],
+      );
+    if (consumer === undefined || offsets.length === 0) return;
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      this.logger.debug({ err: error }, "committing positions for lag monitoring failed; retried at the next interval");
+    }
   }
 
   private async startConsumer(): Promise<void> {
@@ -368,6 +397,7 @@ class AggregatorService implements Aggregator {
     }
     this.lifecycle = "stopping";
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    if (this.commitTimer !== undefined) clearInterval(this.commitTimer);
     this.scheduler.stop();
     const consumer = this.consumer;
     try {
@@ -383,6 +413,7 @@ class AggregatorService implements Aggregator {
       .filter((ownership) => ownership.phase === "live" && ownership.state !== undefined)
       .map((ownership) => this.scheduler.writeFinal(ownership.state as PartitionState));
     await Promise.allSettled(finals);
+    await this.commitPositions();
     this.lifecycle = "stopped";
     await consumer?.disconnect().catch((error: unknown) => this.logger.warn({ err: error }, "consumer disconnect failed"));
     this.ownership.releaseAll();

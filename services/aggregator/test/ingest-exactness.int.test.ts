@@ -5,6 +5,7 @@ import {
   aggregatorOptions,
   caughtUp,
   deleteTopics,
+  endOffsets,
   eventually,
   expectRestoredBeforeApplied,
   expectSameStatistics,
@@ -33,9 +34,8 @@ describe("ingest exactness (issue 5, acceptance 1)", () => {
   });
 
   it("3 publishers, 200,000 records over 6 partitions, 5% re-sent: the statistics equal those of the distinct records", async () => {
-    running = await startAggregator(
-      aggregatorOptions(brokers, topics, { instanceId: "exact-a", groupId: uniqueName("exact"), partitions: 6 }),
-    );
+    const groupId = uniqueName("exact");
+    running = await startAggregator(aggregatorOptions(brokers, topics, { instanceId: "exact-a", groupId, partitions: 6 }));
     const { aggregator } = running;
     await eventually("all 6 partitions live", () => aggregator.readiness().ready && aggregator.ownedPartitions().length === 6);
 
@@ -56,5 +56,11 @@ describe("ingest exactness (issue 5, acceptance 1)", () => {
     expectSameStatistics(aggregator.localStatistics(), truth);
     expectSameStatistics(aggregator.fleetStatistics(), truth);
     expectRestoredBeforeApplied(running.events);
+    // The group's committed offsets follow the applied positions (for lag monitoring; never resumed from).
+    const ends = await endOffsets(admin, topics.recordsTopic);
+    await eventually("the applied positions committed", async () => {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.recordsTopic] });
+      return (committed?.partitions ?? []).every((entry) => Number(entry.offset) === ends.get(entry.partition));
+    });
   });
 });

@@ -8,31 +8,6 @@ import { eventually } from "./harness";
 const CHILD_SCRIPT = fileURLToPath(new URL("./aggregator-child.ts", import.meta.url));
 const TSX_LOADER = "tsx";
 
-/**
- * Module hooks for the child: Node's ESM loader sees only the named exports of kafkajs's CommonJS
- * entry that its static analysis finds (`Kafka`, `logLevel`, `Partitioners`, ... but not e.g.
- * `ConfigResourceTypes`, which packages/snapshots imports by name). vitest transforms imports and
- * never notices; a plain `node --import tsx` process does. These hooks load kafkajs as an ES module
- * that re-exports every property of its `module.exports`.
- */
-const KAFKAJS_HOOKS = `
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-export async function load(url, context, nextLoad) {
-  if (/\\/kafkajs\\/index\\.js$/.test(url)) {
-    const file = fileURLToPath(url);
-    const names = Object.keys(createRequire(url)(file)).filter((name) => /^[A-Za-z_$][\\w$]*$/.test(name) && name !== "default");
-    const source = "import { createRequire } from 'node:module';" +
-      "const k = createRequire(" + JSON.stringify(url) + ")(" + JSON.stringify(file) + ");" +
-      "export default k;" + names.map((name) => "export const " + name + " = k." + name + ";").join("");
-    return { format: "module", source, shortCircuit: true };
-  }
-  return nextLoad(url, context);
-}`;
-const KAFKAJS_ESM = `data:text/javascript,${encodeURIComponent(
-  `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(KAFKAJS_HOOKS)}`)});`,
-)}`;
-
 /** An aggregator running in a child process, with what it reported. */
 export interface AggregatorChild {
   readonly process: ChildProcess;
@@ -55,7 +30,7 @@ export interface AggregatorChild {
 
 /** Starts `test/support/aggregator-child.ts` under tsx; resolves once its aggregator has started. */
 export async function spawnAggregatorChild(config: ChildConfig): Promise<AggregatorChild> {
-  const child = spawn(process.execPath, ["--import", KAFKAJS_ESM, "--import", TSX_LOADER, CHILD_SCRIPT], {
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, CHILD_SCRIPT], {
     env: { ...process.env, LEDGER_CHILD_CONFIG: JSON.stringify(config) },
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });

@@ -114,8 +114,9 @@ export class PartitionCoordinator {
     const assigned = assignment?.assignment[this.options.recordsTopic]?.includes(partition) ?? false;
     if (!table.isCurrent(partition, ownership.token) || !this.options.running()) return;
     if (!assigned) {
-      // This instance is the stale one: stop applying now; kafkajs will notice and rejoin.
+      // This instance is the stale one: stop applying (and fetching) now; kafkajs will notice and rejoin.
       table.release(partition);
+      consumer.pause([{ topic: this.options.recordsTopic, partitions: [partition] }]);
       this.revoke(ownership, `not this member's partition any more (epoch ${theirEpoch} claimed elsewhere)`);
       this.updateOwnershipGauges();
       return;

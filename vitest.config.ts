@@ -9,6 +9,8 @@ export default defineConfig({
           include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "tools/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           testTimeout: 60_000,
+          // Unit tests first, then the integration tier with its own worker limit.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -21,6 +23,7 @@ export default defineConfig({
           // 2 cores and one broker: two test files at a time keep the broker responsive.
           maxWorkers: 2,
           pool: "forks",
+          sequence: { groupOrder: 1 },
         },
       },
     ],

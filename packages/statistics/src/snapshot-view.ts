@@ -9,7 +9,8 @@ import type {
   StatisticsSnapshot,
 } from "./snapshot-types";
 import { civilFromDays } from "./civil-date";
-import { CACHED, INPUT, LATENCY, OUTPUT, REASONING, TOTAL } from "./row-chunks";
+import { JsonBytes } from "./json-bytes";
+import { CACHED, CONTEXT, CRED, EPOCH, INPUT, LATENCY, NANOS, OUTPUT, REASONING, TOTAL } from "./row-chunks";
 import { validateTimestamp } from "./timestamp";
 
 /*
@@ -212,74 +213,127 @@ export function buildSnapshot(store: DetailStore, options: SnapshotOptions = {})
   };
 }
 
-/** Pieces joined into one chunk for the writer (about 200 details, some 50 KB). */
-const CHUNK_PARTS = 4096;
+/** The bytes of an ASCII text. */
+function ascii(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+const FIRST_DETAIL = ascii('{"timestamp":"');
+const NEXT_DETAIL = ascii(',{"timestamp":"');
+const LATENCY_MS = ascii('","latency_ms":');
+const SOURCE = ascii(',"source":');
+const AUTH_INDEX = ascii(',"auth_index":');
+const INPUT_TOKENS = ascii(',"tokens":{"input_tokens":');
+const OUTPUT_TOKENS = ascii(',"output_tokens":');
+const REASONING_TOKENS = ascii(',"reasoning_tokens":');
+const CACHED_TOKENS = ascii(',"cached_tokens":');
+const TOTAL_TOKENS = ascii(',"total_tokens":');
+const FAILED_TRUE = ascii('},"failed":true}');
+const FAILED_FALSE = ascii('},"failed":false}');
+
+/** Writes detail timestamps as Go's RFC3339Nano bytes, caching the date text of the last day and each offset. */
+class TimestampBytes {
+  private lastDay = Number.NaN;
+  private dayBytes: Uint8Array = new Uint8Array(0);
+  private readonly offsets = new Map<number, Uint8Array>();
+
+  write(out: JsonBytes, epochSeconds: number, nanos: number, offsetSeconds: number): void {
+    const local = epochSeconds + offsetSeconds;
+    const day = Math.floor(local / 86_400);
+    if (day !== this.lastDay) {
+      const { year, month, day: dayOfMonth } = civilFromDays(day);
+      this.dayBytes = ascii(`${formatYear(year)}-${TWO_DIGITS[month]!}-${TWO_DIGITS[dayOfMonth]!}T`);
+      this.lastDay = day;
+    }
+    const second = local - day * 86_400;
+    const minute = (second / 60) | 0;
+    out.bytes(this.dayBytes);
+    out.twoDigits((minute / 60) | 0);
+    out.ascii(":");
+    out.twoDigits(minute % 60);
+    out.ascii(":");
+    out.twoDigits(second - minute * 60);
+    out.fraction(nanos);
+    let offset = this.offsets.get(offsetSeconds);
+    if (offset === undefined) {
+      let text = "Z";
+      if (offsetSeconds !== 0) {
+        const minutes = Math.abs(offsetSeconds / 60);
+        text = `${offsetSeconds < 0 ? "-" : "+"}${pad2(Math.floor(minutes / 60))}:${pad2(minutes % 60)}`;
+      }
+      offset = ascii(text);
+      this.offsets.set(offsetSeconds, offset);
+    }
+    out.bytes(offset);
+  }
+}
 
 /**
  * Writes the store as the exact bytes Go's `json.Marshal(StatisticsSnapshot)` produces (with each
- * detail's `latency_ms`), in chunks of some 50 KB, to `write`.
+ * detail's `latency_ms`), in chunks of about 64 KiB, to `write`.
  */
 export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => void, options: SnapshotOptions = {}): void {
   const order = orderRows(store, options);
-  const writer = new TimestampWriter();
+  const timestamps = new TimestampBytes();
   const strings = store.strings;
-  let parts: string[] = [];
-  const flush = (): void => {
-    write(parts.join(""));
-    parts = [];
-  };
-  parts.push(
+  const rows = store.rows;
+  const out = new JsonBytes(write);
+  out.ascii(
     `{"total_requests":${store.totalRequests},"success_count":${store.successCount},"failure_count":${store.failureCount},"total_tokens":${store.totalTokens},"apis":{`,
   );
   let firstApi = true;
   for (const api of apiViews(store)) {
-    parts.push(
-      `${firstApi ? "" : ","}${strings.jsonOf(api.entry.nameId)}:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`,
-    );
+    if (!firstApi) out.ascii(",");
     firstApi = false;
+    out.bytes(strings.jsonBytesOf(api.entry.nameId));
+    out.ascii(`:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`);
     let firstModel = true;
     for (const model of api.models) {
-      parts.push(
-        `${firstModel ? "" : ","}${strings.jsonOf(model.nameId)}:{"total_requests":${store.groupRequests[model.group]!},"total_tokens":${store.groupTokens[model.group]!},"details":[`,
-      );
+      if (!firstModel) out.ascii(",");
       firstModel = false;
+      out.bytes(strings.jsonBytesOf(model.nameId));
+      out.ascii(`:{"total_requests":${store.groupRequests[model.group]!},"total_tokens":${store.groupTokens[model.group]!},"details":[`);
       const begin = order.start[model.group]!;
       const end = order.start[model.group + 1]!;
       for (let i = begin; i < end; i++) {
         const row = order.rows[i]!;
-        parts.push(
-          i === begin ? '{"timestamp":"' : ',{"timestamp":"',
-          writer.format(store.epochOf(row), store.nanosOf(row), store.offsetOf(row)),
-          '","latency_ms":',
-          String(store.wideOf(row, LATENCY)),
-          ',"source":',
-          strings.jsonOf(store.sourceOf(row)),
-          ',"auth_index":',
-          strings.jsonOf(store.authOf(row)),
-          ',"tokens":{"input_tokens":',
-          String(store.wideOf(row, INPUT)),
-          ',"output_tokens":',
-          String(store.wideOf(row, OUTPUT)),
-          ',"reasoning_tokens":',
-          String(store.wideOf(row, REASONING)),
-          ',"cached_tokens":',
-          String(store.wideOf(row, CACHED)),
-          ',"total_tokens":',
-          String(store.wideOf(row, TOTAL)),
-          store.failedOf(row) ? '},"failed":true}' : '},"failed":false}',
-        );
-        if (parts.length >= CHUNK_PARTS) flush();
+        const chunk = rows.chunkOf(row);
+        const base = rows.baseOf(row);
+        const context = chunk[base + CONTEXT]!;
+        const cred = chunk[base + CRED]!;
+        const offsetAndFailed = store.contexts.second[context]!;
+        out.bytes(i === begin ? FIRST_DETAIL : NEXT_DETAIL);
+        timestamps.write(out, rows.wideAt(chunk, base + EPOCH, row, EPOCH) + store.epochBase, chunk[base + NANOS]!, offsetAndFailed >> 1);
+        out.bytes(LATENCY_MS);
+        out.int(rows.wideAt(chunk, base + LATENCY, row, LATENCY));
+        out.bytes(SOURCE);
+        out.bytes(strings.jsonBytesOf(store.creds.first[cred]!));
+        out.bytes(AUTH_INDEX);
+        out.bytes(strings.jsonBytesOf(store.creds.second[cred]!));
+        out.bytes(INPUT_TOKENS);
+        out.int(rows.wideAt(chunk, base + INPUT, row, INPUT));
+        out.bytes(OUTPUT_TOKENS);
+        out.int(rows.wideAt(chunk, base + OUTPUT, row, OUTPUT));
+        out.bytes(REASONING_TOKENS);
+        out.int(rows.wideAt(chunk, base + REASONING, row, REASONING));
+        out.bytes(CACHED_TOKENS);
+        out.int(rows.wideAt(chunk, base + CACHED, row, CACHED));
+        out.bytes(TOTAL_TOKENS);
+        out.int(rows.wideAt(chunk, base + TOTAL, row, TOTAL));
+        out.bytes((offsetAndFailed & 1) === 1 ? FAILED_TRUE : FAILED_FALSE);
+        out.maybeFlush();
       }
-      parts.push("]}");
+      out.ascii("]}");
     }
-    parts.push("}}");
+    out.ascii("}}");
   }
   const { days, hours } = buckets(store);
   const map = (entries: readonly { key: string }[], value: (index: number) => number): string =>
     `{${entries.map((entry, index) => `"${entry.key}":${value(index)}`).join(",")}}`;
-  parts.push(`},"requests_by_day":${map(days, (i) => days[i]!.requests)}`);
-  parts.push(`,"requests_by_hour":${map(hours, (i) => hours[i]!.requests)}`);
-  parts.push(`,"tokens_by_day":${map(days, (i) => days[i]!.tokens)}`);
-  parts.push(`,"tokens_by_hour":${map(hours, (i) => hours[i]!.tokens)}}`);
-  flush();
+  out.ascii(`},"requests_by_day":${map(days, (i) => days[i]!.requests)}`);
+  out.ascii(`,"requests_by_hour":${map(hours, (i) => hours[i]!.requests)}`);
+  out.ascii(`,"tokens_by_day":${map(days, (i) => days[i]!.tokens)}`);
+  out.ascii(`,"tokens_by_hour":${map(hours, (i) => hours[i]!.tokens)}}`);
+  out.flush();
 }

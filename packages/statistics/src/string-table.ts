@@ -1,4 +1,5 @@
 import { goJsonString } from "./go-text";
+import { utf8 } from "./json-bytes";
 
 /**
  * Interned strings (API names, models, sources, auth indexes): each distinct string is kept once
@@ -9,6 +10,7 @@ export class StringTable {
   private readonly ids = new Map<string, number>();
   private readonly pipes: boolean[] = [];
   private readonly json: (string | undefined)[] = [];
+  private readonly jsonBytes: (Uint8Array | undefined)[] = [];
 
   /** The id of `value`, adding it when new. */
   intern(value: string): number {
@@ -19,6 +21,7 @@ export class StringTable {
       this.ids.set(value, id);
       this.pipes.push(value.includes("|"));
       this.json.push(undefined);
+      this.jsonBytes.push(undefined);
     }
     return id;
   }
@@ -46,5 +49,15 @@ export class StringTable {
       this.json[id] = text;
     }
     return text;
+  }
+
+  /** The string as a Go JSON literal in UTF-8 bytes (cached). */
+  jsonBytesOf(id: number): Uint8Array {
+    let bytes = this.jsonBytes[id];
+    if (bytes === undefined) {
+      bytes = utf8(this.jsonOf(id));
+      this.jsonBytes[id] = bytes;
+    }
+    return bytes;
   }
 }

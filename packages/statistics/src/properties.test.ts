@@ -155,6 +155,7 @@ describe("store invariants (fast-check)", () => {
         const source = new RequestStatistics({ clock: counterClock() });
         for (const [record, dropTimestamp] of inputs) source.apply(dropTimestamp ? { ...record, timestamp: undefined } : record);
         const json = source.snapshotJson();
+        expect(JSON.parse(json)).toEqual(source.snapshot());
         const viaSnapshot = new RequestStatistics();
         viaSnapshot.mergeSnapshot(source.snapshot());
         expect(viaSnapshot.snapshotJson()).toBe(json);

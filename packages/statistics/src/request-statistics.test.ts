@@ -221,6 +221,10 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
       },
     ]);
     expect(statistics.snapshot().requests_by_day).toEqual({ "0000-01-01": 1, "9999-12-31": 1 });
+    const json = statistics.snapshotJson();
+    expect(json).toContain('"latency_ms":1099511627776,');
+    expect(json).toContain('{"input_tokens":2147483648,"output_tokens":-2147483648,"reasoning_tokens":4503599627370496,"cached_tokens":-2147483648,"total_tokens":9007199254740991}');
+    expect(JSON.parse(json)).toEqual(statistics.snapshot());
   });
 });
 

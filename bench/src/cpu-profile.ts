@@ -76,7 +76,10 @@ export const AGGREGATOR_STAGES: readonly Stage[] = [
     matches: (_name, path) => path.endsWith("packages/snapshots/src/writer.ts"),
   },
   { label: "restore: read and rebuild (packages/snapshots restore.ts)", matches: (_name, path) => path.endsWith("packages/snapshots/src/restore.ts") },
-  { label: "decodeUsageRecord (packages/wire, avsc)", matches: (name, path) => name === "decodeUsageRecord" && path.includes("packages/wire/") },
+  {
+    label: "record decoding: decodeUsageRecord (packages/wire, avsc)",
+    matches: (_name, path) => path.includes("packages/wire/") || path.includes("node_modules/avsc/"),
+  },
   { label: "RequestStatistics.apply (packages/statistics)", matches: (name, path) => name === "apply" && path.endsWith("packages/statistics/src/request-statistics.ts") },
   { label: "rest of the batch handler (services/aggregator ingest/)", matches: (_name, path) => path.includes("services/aggregator/src/ingest/") },
   { label: "kafkajs: fetch, record-batch decode, protocol", matches: (_name, path) => path.includes("node_modules/kafkajs/") },
@@ -137,6 +140,7 @@ const SPECIAL_OWNERS: Readonly<Record<string, string>> = {
 function ownerOfUrl(url: string): string | undefined {
   const path = pathOf(url);
   if (path === "" || path.startsWith("node:")) return undefined;
+  if (!path.startsWith("/")) return "generated code (new Function, e.g. avsc's compiled readers)";
   const dependency = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (dependency?.[1] && !dependency[1].startsWith("@usage-ledger")) return `dependency ${dependency[1]}`;
   const workspace = /^(packages|services|bench)\/([^/]+)\//.exec(path.startsWith(repositoryRoot) ? relative(repositoryRoot, path) : "");
@@ -144,7 +148,8 @@ function ownerOfUrl(url: string): string | undefined {
   return path;
 }
 
-function stagePath(url: string): string {
+/** A frame's path as stages match it: repository-relative, or `node_modules/<package>/...`. */
+export function stagePath(url: string): string {
   const path = pathOf(url);
   const shown = path.startsWith(repositoryRoot) ? relative(repositoryRoot, path) : path;
   const pnpmStore = /node_modules\/\.pnpm\/[^/]+\/node_modules\/(.*)$/.exec(shown);

@@ -4,6 +4,8 @@ import type { TimedAggregatorRun } from "./aggregator-run";
 import { createRecordsTopic, preProduce, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka, PreparedMessage } from "./bench-kafka";
 import type { BenchSizes } from "./bench-config";
+import { startAllocationProfile, summariseAllocations } from "./alloc-profile";
+import type { AllocationSummary } from "./alloc-profile";
 import { measureCeilings } from "./ceilings";
 import type { IngestCeilings } from "./ceilings";
 import { startCpuProfile, summariseCpuProfile } from "./cpu-profile";
@@ -90,6 +92,8 @@ export interface IngestResult {
   /** kafkajs alone and decode + apply alone (see ceilings.ts). */
   readonly ceilings: IngestCeilings;
   readonly profile: { readonly summary: ProfileSummary; readonly raw: CpuProfile; readonly recordsPerSecond: number } | undefined;
+  /** Where an (extra, unmeasured) ingest run allocates: what keeps the garbage collector busy. */
+  readonly allocations: { readonly summary: AllocationSummary; readonly elapsedMs: number } | undefined;
 }
 
 /**
@@ -157,5 +161,28 @@ export async function benchIngest(
       options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
     }
   }
-  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, ceilings, profile };
+  let allocations: IngestResult["allocations"];
+  if (options.profile) {
+    let sampling: Awaited<ReturnType<typeof startAllocationProfile>> | undefined;
+    let summary: AllocationSummary | undefined;
+    const timed = await timeAggregator(bench, {
+      recordsTopic: topics.avroTopic,
+      partitions: sizes.partitions,
+      expectedApplied: topics.records,
+      around: {
+        before: async () => {
+          sampling = await startAllocationProfile();
+        },
+        after: async () => {
+          const raw = await sampling?.stop();
+          if (raw !== undefined) summary = summariseAllocations(raw);
+        },
+      },
+    });
+    if (summary !== undefined) {
+      allocations = { summary, elapsedMs: timed.elapsedMs };
+      options.log(`  allocation-sampled ingest run: ${Math.round(summary.totalMiB).toLocaleString("en-US")} MiB allocated while ingesting ${topics.records.toLocaleString("en-US")} records`);
+    }
+  }
+  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, ceilings, profile, allocations };
 }

@@ -6,6 +6,7 @@ export { PUBLISHER_ERROR_CODES, PublisherError, isPublisherError } from "./error
 export type { PublisherErrorCode, PublisherErrorOptions } from "./errors";
 export { createMonotonicClock, fromEpochNanos, processClock, toEpochNanos } from "./clock";
 export type { MonotonicClockOptions } from "./clock";
-export { statisticsKey } from "./statistics-key";
+/** Re-exported from the statistics core: the key messages are partitioned by. */
+export { statisticsKey } from "@usage-ledger/statistics";
 export { kafkaLogCreator, silentLogger } from "./logger";
 export type { PublisherLogger } from "./logger";

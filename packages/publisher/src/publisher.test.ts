@@ -1,5 +1,5 @@
 import { freePort } from "@usage-ledger/kafka-broker";
-import { RequestStatistics, ZERO_TIMESTAMP, compareTimestamps, parseRfc3339 } from "@usage-ledger/statistics";
+import { RequestStatistics, ZERO_TIMESTAMP, compareTimestamps, parseRfc3339, statisticsKey } from "@usage-ledger/statistics";
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord } from "@usage-ledger/wire";
 import { Kafka } from "kafkajs";
@@ -11,7 +11,6 @@ import { createPublisher } from "./publisher";
 import type { UsagePublisher } from "./publisher";
 import type { DeliveryReport, PublishAck, PublisherStats } from "./types";
 import type { PublisherOptions } from "./options";
-import { statisticsKey } from "./statistics-key";
 
 /**
  * These tests need no broker: they cover what happens at the call, and what happens when no broker

@@ -1,4 +1,4 @@
-import { isZeroTimestamp } from "@usage-ledger/statistics";
+import { isZeroTimestamp, statisticsKey } from "@usage-ledger/statistics";
 import type { Clock, UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord, isWireError } from "@usage-ledger/wire";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
@@ -14,7 +14,6 @@ import { resolveOptions } from "./options";
 import type { PublisherOptions, ResolvedOptions } from "./options";
 import { PendingRecord } from "./pending-record";
 import type { SettleListener } from "./pending-record";
-import { statisticsKey } from "./statistics-key";
 import type { CloseOptions, DeliveryReport, PublishAck, PublisherStats } from "./types";
 
 /** Bytes a record adds to a Kafka record batch beyond its key and value (varint lengths, deltas, attributes). */

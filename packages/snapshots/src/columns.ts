@@ -23,28 +23,8 @@ export interface StatisticsTotals {
   readonly totalTokens: number;
 }
 
-/** Rows `[start, end)` of a batch as views (no copy); the string table is shared. */
-export function sliceColumns(columns: DetailColumns, start: number, end: number): DetailColumns {
-  if (start === 0 && end === columns.count && columns.api.length === end) return columns;
-  return {
-    count: end - start,
-    strings: columns.strings,
-    api: columns.api.subarray(start, end),
-    model: columns.model.subarray(start, end),
-    source: columns.source.subarray(start, end),
-    authIndex: columns.authIndex.subarray(start, end),
-    epochSeconds: columns.epochSeconds.subarray(start, end),
-    nanos: columns.nanos.subarray(start, end),
-    offsetSeconds: columns.offsetSeconds.subarray(start, end),
-    failed: columns.failed.subarray(start, end),
-    latencyMs: columns.latencyMs.subarray(start, end),
-    inputTokens: columns.inputTokens.subarray(start, end),
-    outputTokens: columns.outputTokens.subarray(start, end),
-    reasoningTokens: columns.reasoningTokens.subarray(start, end),
-    cachedTokens: columns.cachedTokens.subarray(start, end),
-    totalTokens: columns.totalTokens.subarray(start, end),
-  };
-}
+/** Rows `[start, end)` of a batch as views (no copy): the statistics core's slice. */
+export { sliceDetailColumns as sliceColumns } from "@usage-ledger/statistics";
 
 /** Whether two totals are the same counters. */
 export function sameTotals(a: StatisticsTotals, b: StatisticsTotals): boolean {

@@ -10,7 +10,7 @@ export type {
   StatisticsTotals,
   TokenStatsJson,
 } from "./snapshot-types";
-export { allocateDetailColumns, validateDetailColumns } from "./detail-columns";
+export { allocateDetailColumns, sliceDetailColumns, validateDetailColumns } from "./detail-columns";
 export type { DetailColumns, MutableDetailColumns } from "./detail-columns";
 export { parseImportBody, parseImportText, parseStatisticsSnapshot } from "./import-parse";
 export type { ParsedImportBody, ParsedSnapshot } from "./import-parse";
@@ -34,3 +34,4 @@ export { STATISTICS_ERROR_CODES, StatisticsError, isStatisticsError } from "./er
 export type { StatisticsErrorCode } from "./errors";
 export type { StatisticsLogger } from "./logger";
 export type { TokenCounts, UsageRecord, UsageRecordExtra } from "./usage-record";
+export { statisticsKey } from "./statistics-key";

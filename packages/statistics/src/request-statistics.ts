@@ -1,3 +1,4 @@
+import { statisticsKey } from "./statistics-key";
 import { allocateDetailColumns, type DetailColumns, validateDetailColumns } from "./detail-columns";
 import { type ApiEntry, DetailStore, emptyPendingDetail, type PendingDetail } from "./detail-store";
 import { StatisticsError } from "./errors";
@@ -85,14 +86,6 @@ function checkRecord(record: UsageRecord): void {
     const problem = timestampFieldsProblem(ts.epochSeconds, ts.nanos, ts.offsetSeconds);
     if (problem !== undefined) throw new StatisticsError("STATS_INVALID_TIMESTAMP", `invalid usage record timestamp: ${problem}`);
   }
-}
-
-/** The seed's statistics key: API key, else endpoint (`METHOD /path`), else provider, else `unknown`. */
-function statisticsKey(record: UsageRecord): string {
-  if (record.apiKey !== "") return record.apiKey;
-  if (record.endpoint !== "") return record.endpoint;
-  if (record.provider !== "") return record.provider;
-  return "unknown";
 }
 
 /** Rows handled per block by the batch paths: resolved, then their index slots fetched, then added. */

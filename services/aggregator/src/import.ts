@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Message, Producer } from "kafkajs";
 import type { Logger } from "pino";
-import { allocateDetailColumns, goTrimSpace, ZERO_TIME_EPOCH_SECONDS } from "@usage-ledger/statistics";
+import { allocateDetailColumns, goTrimSpace, sliceDetailColumns, ZERO_TIME_EPOCH_SECONDS } from "@usage-ledger/statistics";
 import type { Clock, DetailColumns, MergeResult, ParsedSnapshot, RequestStatistics } from "@usage-ledger/statistics";
 import { encodeDetailChunk } from "@usage-ledger/wire";
 
@@ -115,28 +115,6 @@ function pickRows(source: DetailColumns, rows: readonly number[], clock: Clock):
   return out;
 }
 
-/** Rows [start, end) of a batch (string table shared: a chunk may carry strings it does not use). */
-function sliceRows(columns: DetailColumns, start: number, end: number): DetailColumns {
-  return {
-    count: end - start,
-    strings: columns.strings,
-    api: columns.api.subarray(start, end),
-    model: columns.model.subarray(start, end),
-    source: columns.source.subarray(start, end),
-    authIndex: columns.authIndex.subarray(start, end),
-    epochSeconds: columns.epochSeconds.subarray(start, end),
-    nanos: columns.nanos.subarray(start, end),
-    offsetSeconds: columns.offsetSeconds.subarray(start, end),
-    failed: columns.failed.subarray(start, end),
-    latencyMs: columns.latencyMs.subarray(start, end),
-    inputTokens: columns.inputTokens.subarray(start, end),
-    outputTokens: columns.outputTokens.subarray(start, end),
-    reasoningTokens: columns.reasoningTokens.subarray(start, end),
-    cachedTokens: columns.cachedTokens.subarray(start, end),
-    totalTokens: columns.totalTokens.subarray(start, end),
-  };
-}
-
 /**
  * Encodes one partition's import details as detail-chunk records of at most `maxValueBytes` each
  * (halving a piece until it fits; a single detail always fits: its strings are bounded).
@@ -148,7 +126,7 @@ export function encodeImportChunks(
 ): Buffer[] {
   const out: Buffer[] = [];
   const encodePiece = (start: number, end: number): void => {
-    const columns = compactStrings(sliceRows(batch.columns, start, end));
+    const columns = compactStrings(sliceDetailColumns(batch.columns, start, end));
     const value = encodeDetailChunk({
       sourceTopic,
       partition: batch.partition,

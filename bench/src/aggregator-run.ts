@@ -1,10 +1,17 @@
 import { createAggregator } from "@usage-ledger/aggregator";
 import type { Aggregator, AggregatorEvent, AggregatorProgress, RestoreReport } from "@usage-ledger/aggregator";
+import type { Logger } from "pino";
+import type { AllocationSummary } from "./alloc-profile";
 import type { BenchKafka } from "./bench-kafka";
 import { createRecordsTopic, createSnapshotTopic, uniqueTopic } from "./bench-kafka";
+import { runBenchChild } from "./child-process";
+import type { ProfileSummary } from "./cpu-profile";
 
 /** The aggregator's production defaults for snapshots (services/aggregator/README.md, Settings). */
 export const DEFAULT_SNAPSHOT_SETTINGS = { snapshotIntervalMs: 10_000, snapshotEveryRecords: 100_000, fullSnapshotEvery: 10 } as const;
+
+/** What to profile during a run (an extra, unmeasured one). */
+export type ProfileKind = "cpu" | "alloc";
 
 /** Options of {@link timeAggregator}. */
 export interface TimedAggregatorOptions {
@@ -14,10 +21,9 @@ export interface TimedAggregatorOptions {
   readonly snapshotsTopic?: string;
   /** The run ends when this many records were applied (added) since the start. */
   readonly expectedApplied: number;
-  /** Called right before `start()` and right after the end is seen (a CPU profile brackets the run with them). */
-  readonly around?: { before(): Promise<void>; after(): Promise<void> };
-  /** Guard against a hang (not a speed check). Default 15 minutes. */
-  readonly timeoutMs?: number;
+  /** Profile the run (CPU: the raw profile is written to `profileFile`). */
+  readonly profile?: ProfileKind;
+  readonly profileFile?: string;
 }
 
 /** What one timed aggregator run measured. */
@@ -34,19 +40,31 @@ export interface TimedAggregatorRun {
   /** Event-loop utilisation of the JS thread while timed (1 = never idle). */
   readonly utilisation: number;
   readonly restores: readonly RestoreReport[];
+  readonly cpuProfile?: ProfileSummary;
+  readonly allocations?: AllocationSummary;
+}
+
+/** Options of {@link runAggregatorTimed} (in the process that runs the aggregator). */
+export interface InProcessAggregatorOptions {
+  readonly brokers: string[];
+  readonly logger: Logger;
+  readonly recordsTopic: string;
+  readonly dlqTopic: string;
+  readonly snapshotsTopic: string;
+  readonly partitions: number;
+  readonly expectedApplied: number;
+  /** Called right before `start()` and right after the end is seen (a profile brackets the run with them). */
+  readonly around?: { before(): Promise<void>; after(): Promise<void> };
+  /** Guard against a hang (not a speed check). Default 15 minutes. */
+  readonly timeoutMs?: number;
 }
 
 /**
  * Starts a real aggregator (services/aggregator `createAggregator`, production snapshot settings, a
- * fresh consumer group) on `recordsTopic` and times it from the start until `expectedApplied`
- * records are applied; then stops it (untimed) and deletes the topics it created.
+ * fresh consumer group) in this process and times it from the start until `expectedApplied`
+ * records are applied; then stops it (untimed).
  */
-export async function timeAggregator(bench: BenchKafka, options: TimedAggregatorOptions): Promise<TimedAggregatorRun> {
-  // Every topic exists before the clock starts (a deployed aggregator finds its topics in place).
-  const dlqTopic = await createRecordsTopic(bench, options.recordsTopic, options.partitions, uniqueTopic("dlq"));
-  const ownSnapshots = options.snapshotsTopic === undefined;
-  const snapshotsTopic = options.snapshotsTopic ?? uniqueTopic("snapshots");
-  if (ownSnapshots) await createSnapshotTopic(bench, snapshotsTopic);
+export async function runAggregatorTimed(options: InProcessAggregatorOptions): Promise<TimedAggregatorRun> {
   let generations = 0;
   let snapshotBytes = 0;
   let timing = true;
@@ -80,16 +98,16 @@ export async function timeAggregator(bench: BenchKafka, options: TimedAggregator
   const eluStart = performance.eventLoopUtilization();
   let utilisation = 0;
   const aggregator: Aggregator = createAggregator({
-    brokers: bench.brokers,
+    brokers: options.brokers,
     clientId: "usage-ledger-bench-aggregator",
     groupId: uniqueTopic("group"),
     instanceId: "bench",
     recordsTopic: options.recordsTopic,
-    dlqTopic,
-    snapshotsTopic,
+    dlqTopic: options.dlqTopic,
+    snapshotsTopic: options.snapshotsTopic,
     partitions: options.partitions,
     ...DEFAULT_SNAPSHOT_SETTINGS,
-    logger: bench.logger,
+    logger: options.logger,
     onEvent,
   });
   let timer: NodeJS.Timeout | undefined;
@@ -116,6 +134,58 @@ export async function timeAggregator(bench: BenchKafka, options: TimedAggregator
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     await aggregator.stop();
+  }
+}
+
+/** The request aggregator-child.ts takes for an aggregator run. */
+export interface AggregatorChildRequest {
+  readonly mode: "aggregator";
+  readonly brokers: string[];
+  readonly logFile: string;
+  readonly recordsTopic: string;
+  readonly dlqTopic: string;
+  readonly snapshotsTopic: string;
+  readonly partitions: number;
+  readonly expectedApplied: number;
+  readonly profile?: ProfileKind;
+  readonly profileFile?: string;
+}
+
+/** The request aggregator-child.ts takes for a baseline consumer run. */
+export interface ConsumerChildRequest {
+  readonly mode: "naive" | "fetch-only";
+  readonly brokers: string[];
+  readonly logFile: string;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly expected: number;
+}
+
+/**
+ * Times a real aggregator in a fresh child process (bench/src/aggregator-child.ts), as a restarted
+ * or newly deployed aggregator runs: every topic exists before the clock starts (the dead-letter
+ * topic and, unless given, an empty snapshot topic are created here and deleted afterwards).
+ */
+export async function timeAggregator(bench: BenchKafka, options: TimedAggregatorOptions): Promise<TimedAggregatorRun> {
+  const dlqTopic = await createRecordsTopic(bench, options.recordsTopic, options.partitions, uniqueTopic("dlq"));
+  const ownSnapshots = options.snapshotsTopic === undefined;
+  const snapshotsTopic = options.snapshotsTopic ?? uniqueTopic("snapshots");
+  if (ownSnapshots) await createSnapshotTopic(bench, snapshotsTopic);
+  const request: AggregatorChildRequest = {
+    mode: "aggregator",
+    brokers: bench.brokers,
+    logFile: bench.logFile,
+    recordsTopic: options.recordsTopic,
+    dlqTopic,
+    snapshotsTopic,
+    partitions: options.partitions,
+    expectedApplied: options.expectedApplied,
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    ...(options.profileFile === undefined ? {} : { profileFile: options.profileFile }),
+  };
+  try {
+    return await runBenchChild<TimedAggregatorRun>("aggregator-child.ts", request);
+  } finally {
     await bench.deleteTopics(ownSnapshots ? [dlqTopic, snapshotsTopic] : [dlqTopic]);
   }
 }

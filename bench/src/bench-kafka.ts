@@ -19,6 +19,8 @@ export interface BenchKafka {
   /** The broker's Java heap when local. */
   readonly heapMb: number | undefined;
   readonly logger: Logger;
+  /** The file {@link logger} writes to (child processes append to it too). */
+  readonly logFile: string;
   /** A kafkajs client whose logs go to {@link logger}. */
   readonly kafka: Kafka;
   readonly admin: Admin;
@@ -38,7 +40,7 @@ const BROKER_HEAP_MB = 1536;
  * go to `logFile`.
  */
 export async function provideBenchKafka(options: { kafkaBrokers: string | undefined; logFile: string; onLine: (line: string) => void }): Promise<BenchKafka> {
-  const logger = pino({ level: "warn", base: { bench: true } }, pino.destination({ dest: options.logFile, append: true, sync: false }));
+  const logger = pino({ level: "warn", base: { bench: "parent" } }, pino.destination({ dest: options.logFile, append: true, sync: true }));
   const external = parseBrokerList(options.kafkaBrokers);
   let local: LocalBroker | undefined;
   let workDir: string | undefined;
@@ -64,6 +66,7 @@ export async function provideBenchKafka(options: { kafkaBrokers: string | undefi
     source: local === undefined ? "external" : "local",
     heapMb: local === undefined ? undefined : BROKER_HEAP_MB,
     logger,
+    logFile: options.logFile,
     kafka,
     admin,
     track(topic) {

@@ -6,7 +6,6 @@ import { benchSizes } from "./bench-config";
 import type { BenchSizes } from "./bench-config";
 import { endOffsets, provideBenchKafka, scratchDir } from "./bench-kafka";
 import { writeBenchmarksMd } from "./benchmarks-md";
-import { saveCpuProfile } from "./cpu-profile";
 import type { ProfileSummary } from "./cpu-profile";
 import { describeMachine, measured, resultsDir, writeResults } from "./harness";
 import type { Measured, ResultRow } from "./harness";
@@ -117,13 +116,13 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   try {
     log(`1/5 end-to-end ingest: pre-producing ${sizes.ingestRecords.toLocaleString("en-US")} records over ${sizes.partitions} partitions`);
     const topics = await prepareIngestTopics(bench, sizes, log);
-    const ingest = await benchIngest(bench, sizes, topics, { profile, log });
+    const ingest = await benchIngest(bench, sizes, topics, { profile, profileDir: scratch, log });
     await bench.deleteTopics([topics.jsonTopic, `${topics.jsonTopic}.dlq`]);
 
     log(`2/5 recovery: building the state of ${topics.records.toLocaleString("en-US")} records (untimed)`);
     const states = buildPartitionStates(topics.records, sizes.partitions);
     checkStatesMatchOffsets(states, await endOffsets(bench.admin, topics.avroTopic));
-    const recovery = await benchRecovery(bench, sizes, { recordsTopic: topics.avroTopic, states, profile, log });
+    const recovery = await benchRecovery(bench, sizes, { recordsTopic: topics.avroTopic, states, profile, profileDir: scratch, log });
     states.length = 0;
 
     log(`3/5 snapshot generations of ${sizes.stateDetails.toLocaleString("en-US")} details`);
@@ -140,15 +139,7 @@ export async function runBench(argv: readonly string[]): Promise<void> {
     const targets = targetChecks(rows);
     const durationS = Math.round((performance.now() - started) / 1000);
     const loadAtEnd = loadavg();
-    const profiles: Record<string, string> = {};
-    if (ingest.profile !== undefined) {
-      profiles.ingest = join(scratch, "ingest.cpuprofile");
-      saveCpuProfile(profiles.ingest, ingest.profile.raw);
-    }
-    if (recovery.profile !== undefined) {
-      profiles.restore = join(scratch, "restore.cpuprofile");
-      saveCpuProfile(profiles.restore, recovery.profile.raw);
-    }
+    const profiles = { ingest: ingest.profile?.file, restore: recovery.profile?.file };
     const extra = {
       quick: sizes.quick,
       sizes,

@@ -1,4 +1,8 @@
 import type { Kafka } from "kafkajs";
+import type { ConsumerChildRequest } from "./aggregator-run";
+import type { BenchKafka } from "./bench-kafka";
+import { uniqueTopic } from "./bench-kafka";
+import { runBenchChild } from "./child-process";
 import { RequestStatistics } from "@usage-ledger/statistics";
 import { decodeUsageRecord, encodeUsageRecord } from "@usage-ledger/wire";
 import type { Measured } from "./harness";
@@ -115,11 +119,20 @@ export interface IngestCeilings {
   readonly decodeApply: Measured;
 }
 
-/** Measures both ceilings on the ingest topic. */
-export async function measureCeilings(options: { kafka: Kafka; topic: string; records: number; partitions: number; runs: number; groupId: () => string }): Promise<IngestCeilings> {
+/** Measures both ceilings on the ingest topic: the fetch-only consumer in fresh child processes, decode + apply here. */
+export async function measureCeilings(options: { bench: BenchKafka; topic: string; records: number; partitions: number; runs: number }): Promise<IngestCeilings> {
+  const { bench } = options;
   const fetchRuns: FetchOnlyRun[] = [];
   for (let run = 0; run < options.runs; run++) {
-    fetchRuns.push(await fetchOnlyRate({ kafka: options.kafka, topic: options.topic, groupId: options.groupId(), expected: options.records }));
+    const request: ConsumerChildRequest = {
+      mode: "fetch-only",
+      brokers: bench.brokers,
+      logFile: bench.logFile,
+      topic: options.topic,
+      groupId: uniqueTopic("fetch-only-group"),
+      expected: options.records,
+    };
+    fetchRuns.push(await runBenchChild<FetchOnlyRun>("aggregator-child.ts", request));
   }
   const encoded = encodeRecords(options.records, options.partitions);
   const decodeRuns: number[] = [];

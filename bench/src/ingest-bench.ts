@@ -1,18 +1,18 @@
+import { join } from "node:path";
 import { encodeUsageRecord } from "@usage-ledger/wire";
 import { timeAggregator } from "./aggregator-run";
-import type { TimedAggregatorRun } from "./aggregator-run";
+import type { ConsumerChildRequest, TimedAggregatorRun } from "./aggregator-run";
 import { createRecordsTopic, preProduce, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka, PreparedMessage } from "./bench-kafka";
 import type { BenchSizes } from "./bench-config";
-import { startAllocationProfile, summariseAllocations } from "./alloc-profile";
 import type { AllocationSummary } from "./alloc-profile";
 import { measureCeilings } from "./ceilings";
 import type { IngestCeilings } from "./ceilings";
-import { startCpuProfile, summariseCpuProfile } from "./cpu-profile";
-import type { CpuProfile, ProfileSummary } from "./cpu-profile";
+import { runBenchChild } from "./child-process";
+import type { ProfileSummary } from "./cpu-profile";
 import type { Measured } from "./harness";
 import { measured } from "./harness";
-import { naiveJson, runNaiveConsumer } from "./naive-baseline";
+import { naiveJson } from "./naive-baseline";
 import { messageKey, partitionRouter, RecordStream } from "./records";
 
 /** The pre-produced topics of the ingest scenario. */
@@ -91,21 +91,30 @@ export interface IngestResult {
   readonly aggregatorRuns: readonly TimedAggregatorRun[];
   /** kafkajs alone and decode + apply alone (see ceilings.ts). */
   readonly ceilings: IngestCeilings;
-  readonly profile: { readonly summary: ProfileSummary; readonly raw: CpuProfile; readonly recordsPerSecond: number } | undefined;
+  readonly profile: { readonly summary: ProfileSummary; readonly file: string; readonly recordsPerSecond: number } | undefined;
   /** Where an (extra, unmeasured) ingest run allocates: what keeps the garbage collector busy. */
   readonly allocations: { readonly summary: AllocationSummary; readonly elapsedMs: number } | undefined;
+}
+
+/** Times the naive baseline consumer in a fresh child process. */
+async function timeNaive(bench: BenchKafka, topic: string, expected: number): Promise<number> {
+  const request: ConsumerChildRequest = { mode: "naive", brokers: bench.brokers, logFile: bench.logFile, topic, groupId: uniqueTopic("naive-group"), expected };
+  const result = await runBenchChild<{ elapsedMs: number; details: number }>("aggregator-child.ts", request);
+  if (result.details !== expected) throw new Error(`the naive consumer stored ${result.details} details, expected ${expected}`);
+  return result.elapsedMs;
 }
 
 /**
  * End-to-end ingest: `runs` times the real aggregator over the Avro topic (records/s from its
  * start to the last record applied) and the naive consumer over the JSON topic, alternating so
- * that both see the same machine load; then, if asked, one more aggregator run under the CPU profiler.
+ * that both see the same machine load, each run in a fresh process; then the ceilings, and, if
+ * asked, one more aggregator run under the CPU profiler and one under the allocation sampler.
  */
 export async function benchIngest(
   bench: BenchKafka,
   sizes: BenchSizes,
   topics: IngestTopics,
-  options: { profile: boolean; log: (line: string) => void },
+  options: { profile: boolean; profileDir: string; log: (line: string) => void },
 ): Promise<IngestResult> {
   const ingestRuns: number[] = [];
   const naiveRuns: number[] = [];
@@ -119,69 +128,41 @@ export async function benchIngest(
     options.log(
       `  ingest run ${run + 1}: ${Math.round(ingestRate).toLocaleString("en-US")} records/s (${(timed.elapsedMs / 1000).toFixed(2)} s, ${timed.generationsWhileTimed} generations written meanwhile)`,
     );
-    const naive = await runNaiveConsumer({ kafka: bench.kafka, topic: topics.jsonTopic, groupId: uniqueTopic("naive-group"), expected: sizes.naiveRecords });
-    if (naive.statistics.details !== sizes.naiveRecords) {
-      throw new Error(`the naive consumer stored ${naive.statistics.details} details, expected ${sizes.naiveRecords}`);
-    }
-    const naiveRate = (sizes.naiveRecords / naive.elapsedMs) * 1000;
+    const naiveMs = await timeNaive(bench, topics.jsonTopic, sizes.naiveRecords);
+    const naiveRate = (sizes.naiveRecords / naiveMs) * 1000;
     naiveRuns.push(naiveRate);
     ratios.push(ingestRate / naiveRate);
-    options.log(`  naive run ${run + 1}: ${Math.round(naiveRate).toLocaleString("en-US")} records/s (${(naive.elapsedMs / 1000).toFixed(2)} s)`);
+    options.log(`  naive run ${run + 1}: ${Math.round(naiveRate).toLocaleString("en-US")} records/s (${(naiveMs / 1000).toFixed(2)} s)`);
   }
   const ceilings = await measureCeilings({
-    kafka: bench.kafka,
+    bench,
     topic: topics.avroTopic,
     records: topics.records,
     partitions: sizes.partitions,
     runs: sizes.runs,
-    groupId: () => uniqueTopic("fetch-only-group"),
   });
   options.log(
     `  ceilings: kafkajs fetch alone ${Math.round(ceilings.fetchOnly.median).toLocaleString("en-US")} records/s, decode + apply alone ${Math.round(ceilings.decodeApply.median).toLocaleString("en-US")} records/s`,
   );
   let profile: IngestResult["profile"];
-  if (options.profile) {
-    let running: Awaited<ReturnType<typeof startCpuProfile>> | undefined;
-    let raw: CpuProfile | undefined;
-    const timed = await timeAggregator(bench, {
-      recordsTopic: topics.avroTopic,
-      partitions: sizes.partitions,
-      expectedApplied: topics.records,
-      around: {
-        before: async () => {
-          running = await startCpuProfile();
-        },
-        after: async () => {
-          raw = await running?.stop();
-        },
-      },
-    });
-    if (raw !== undefined) {
-      profile = { summary: summariseCpuProfile(raw), raw, recordsPerSecond: (topics.records / timed.elapsedMs) * 1000 };
-      options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
-    }
-  }
   let allocations: IngestResult["allocations"];
   if (options.profile) {
-    let sampling: Awaited<ReturnType<typeof startAllocationProfile>> | undefined;
-    let summary: AllocationSummary | undefined;
-    const timed = await timeAggregator(bench, {
+    const file = join(options.profileDir, "ingest.cpuprofile");
+    const profiled = await timeAggregator(bench, {
       recordsTopic: topics.avroTopic,
       partitions: sizes.partitions,
       expectedApplied: topics.records,
-      around: {
-        before: async () => {
-          sampling = await startAllocationProfile();
-        },
-        after: async () => {
-          const raw = await sampling?.stop();
-          if (raw !== undefined) summary = summariseAllocations(raw);
-        },
-      },
+      profile: "cpu",
+      profileFile: file,
     });
-    if (summary !== undefined) {
-      allocations = { summary, elapsedMs: timed.elapsedMs };
-      options.log(`  allocation-sampled ingest run: ${Math.round(summary.totalMiB).toLocaleString("en-US")} MiB allocated while ingesting ${topics.records.toLocaleString("en-US")} records`);
+    if (profiled.cpuProfile !== undefined) {
+      profile = { summary: profiled.cpuProfile, file, recordsPerSecond: (topics.records / profiled.elapsedMs) * 1000 };
+      options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
+    }
+    const sampled = await timeAggregator(bench, { recordsTopic: topics.avroTopic, partitions: sizes.partitions, expectedApplied: topics.records, profile: "alloc" });
+    if (sampled.allocations !== undefined) {
+      allocations = { summary: sampled.allocations, elapsedMs: sampled.elapsedMs };
+      options.log(`  allocation-sampled ingest run: ${Math.round(sampled.allocations.totalMiB).toLocaleString("en-US")} MiB allocated while ingesting ${topics.records.toLocaleString("en-US")} records`);
     }
   }
   return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, ceilings, profile, allocations };

@@ -1,36 +1,14 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { repositoryRoot } from "@usage-ledger/kafka-broker";
 import { createRecordsTopic, createSnapshotTopic, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka } from "./bench-kafka";
 import type { BenchSizes } from "./bench-config";
+import { runBenchChild } from "./child-process";
 import type { Measured } from "./harness";
 import { measured } from "./harness";
 import type { MemoryReport } from "./memory-child";
 
-const CHILD = join(repositoryRoot, "bench", "src", "memory-child.ts");
-
 /** Runs one memory child and returns its report. */
 function runChild(options: Record<string, unknown>): Promise<MemoryReport> {
-  return new Promise((done, fail) => {
-    execFile(
-      process.execPath,
-      ["--expose-gc", "--max-old-space-size=8192", "--import", "tsx", CHILD, JSON.stringify(options)],
-      { cwd: repositoryRoot, maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 },
-      (error, stdout, stderr) => {
-        if (error) {
-          fail(new Error(`memory child failed: ${error.message}\n${stderr}`));
-          return;
-        }
-        const line = stdout.trim().split("\n").pop() ?? "";
-        try {
-          done(JSON.parse(line) as MemoryReport);
-        } catch {
-          fail(new Error(`memory child printed no report: ${stdout}\n${stderr}`));
-        }
-      },
-    );
-  });
+  return runBenchChild<MemoryReport>("memory-child.ts", options, { nodeFlags: ["--expose-gc", "--max-old-space-size=8192"] });
 }
 
 /** Resident bytes per detail at one size: runs alternate between the empty and the filled child. */

@@ -1,3 +1,5 @@
+import { finishChild } from "./child-process";
+
 /**
  * The child process of the memory scenario (`node --expose-gc --import tsx memory-child.ts <json>`).
  * Modes:
@@ -134,5 +136,4 @@ switch (options.mode) {
     report = await aggregatorMode(options);
     break;
 }
-process.stdout.write(`${JSON.stringify(report)}\n`);
-process.exit(0);
+finishChild(report);

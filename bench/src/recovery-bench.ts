@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { RestoreReport } from "@usage-ledger/aggregator";
 import type { RequestStatistics } from "@usage-ledger/statistics";
 import { encodeUsageRecord } from "@usage-ledger/wire";
@@ -6,8 +7,7 @@ import type { TimedAggregatorRun } from "./aggregator-run";
 import { createSnapshotTopic, endOffsets, preProduce, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka } from "./bench-kafka";
 import type { BenchSizes } from "./bench-config";
-import { startCpuProfile, summariseCpuProfile } from "./cpu-profile";
-import type { CpuProfile, ProfileSummary } from "./cpu-profile";
+import type { ProfileSummary } from "./cpu-profile";
 import type { Measured } from "./harness";
 import { measured } from "./harness";
 import { streamMessages } from "./ingest-bench";
@@ -24,7 +24,7 @@ export interface RecoveryResult {
   readonly stateDetails: number;
   readonly tailRecords: number;
   readonly restoreRuns: readonly TimedAggregatorRun[];
-  readonly profile: { readonly summary: ProfileSummary; readonly raw: CpuProfile; readonly elapsedMs: number } | undefined;
+  readonly profile: { readonly summary: ProfileSummary; readonly file: string; readonly elapsedMs: number } | undefined;
 }
 
 /**
@@ -33,7 +33,8 @@ export interface RecoveryResult {
  * tail is applied: it restores the latest generation of every partition (written before the clock
  * starts, as the previous instance left it: the state of the first `stateDetails` records, resume
  * offsets at their end), claims it and replays the tail. A full replay is the same aggregator with
- * an empty snapshot topic, applying everything from offset 0. Each run gets its own snapshot topic.
+ * an empty snapshot topic, applying everything from offset 0. Each run gets its own snapshot topic
+ * and its own process (a restart is a new process).
  */
 export async function benchRecovery(
   bench: BenchKafka,
@@ -42,6 +43,7 @@ export async function benchRecovery(
     recordsTopic: string;
     states: readonly RequestStatistics[];
     profile: boolean;
+    profileDir: string;
     log: (line: string) => void;
   },
 ): Promise<RecoveryResult> {
@@ -60,7 +62,7 @@ export async function benchRecovery(
   const ratios: number[] = [];
   const stepMs: number[] = [];
   let snapshotBytes = 0;
-  const restoreOnce = async (around?: { before(): Promise<void>; after(): Promise<void> }): Promise<TimedAggregatorRun> => {
+  const restoreOnce = async (profileFile?: string): Promise<TimedAggregatorRun> => {
     const snapshotsTopic = uniqueTopic("restore-snapshots");
     const topic = await createSnapshotTopic(bench, snapshotsTopic);
     const reports = await writeGenerations({ bench, snapshotTopic: topic, sourceTopic: recordsTopic, states, resumeOffsets });
@@ -71,7 +73,7 @@ export async function benchRecovery(
         partitions: sizes.partitions,
         snapshotsTopic,
         expectedApplied: sizes.tailRecords,
-        ...(around === undefined ? {} : { around }),
+        ...(profileFile === undefined ? {} : { profile: "cpu" as const, profileFile }),
       });
     } finally {
       await bench.deleteTopics([snapshotsTopic]);
@@ -93,17 +95,9 @@ export async function benchRecovery(
   }
   let profile: RecoveryResult["profile"];
   if (options.profile) {
-    let running: Awaited<ReturnType<typeof startCpuProfile>> | undefined;
-    let raw: CpuProfile | undefined;
-    const profiled = await restoreOnce({
-      before: async () => {
-        running = await startCpuProfile();
-      },
-      after: async () => {
-        raw = await running?.stop();
-      },
-    });
-    if (raw !== undefined) profile = { summary: summariseCpuProfile(raw), raw, elapsedMs: profiled.elapsedMs };
+    const file = join(options.profileDir, "restore.cpuprofile");
+    const profiled = await restoreOnce(file);
+    if (profiled.cpuProfile !== undefined) profile = { summary: profiled.cpuProfile, file, elapsedMs: profiled.elapsedMs };
   }
   return {
     restore: measured(restoreMs),

@@ -129,12 +129,12 @@ function location(url: string, line: number): string {
   return shown.endsWith(".ts") ? shown : `${shown}:${line + 1}`;
 }
 
-const SPECIAL_OWNERS: Readonly<Record<string, string>> = {
-  "(garbage collector)": "V8 garbage collector",
-  "(idle)": "idle (waiting for I/O: the broker)",
-  "(program)": "V8 / native (program)",
-  "(root)": "V8 / native (program)",
-};
+const SPECIAL_OWNERS: ReadonlyMap<string, string> = new Map([
+  ["(garbage collector)", "V8 garbage collector"],
+  ["(idle)", "idle (waiting for I/O: the broker)"],
+  ["(program)", "V8 / native (program)"],
+  ["(root)", "V8 / native (program)"],
+]);
 
 /** The workspace package or dependency a script belongs to; undefined for Node's own and native code. */
 function ownerOfUrl(url: string): string | undefined {
@@ -192,7 +192,7 @@ export function summariseCpuProfile(profile: CpuProfile, limit = 15, stageList: 
     if (us === 0) continue;
     totalUs += us;
     const { functionName, url, lineNumber } = node.callFrame;
-    const special = SPECIAL_OWNERS[functionName];
+    const special = SPECIAL_OWNERS.get(functionName);
     let owner = special ?? ownerOfUrl(url);
     let name = functionName === "" ? "(anonymous)" : functionName;
     let where = url === "" ? "" : location(url, lineNumber);

@@ -104,3 +104,15 @@ function round(value: number): number {
 function format(value: number): string {
   return round(value).toLocaleString("en-US");
 }
+
+/** mulberry32: a small seeded PRNG, so every run of a benchmark measures the same records. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

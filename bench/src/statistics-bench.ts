@@ -7,7 +7,7 @@ import {
   RequestStatistics,
   type UsageRecord,
 } from "@usage-ledger/statistics";
-import { type Measured, measured, writeResults, type ResultRow } from "./harness";
+import { measured, seededRandom, type Measured, type ResultRow, writeResults } from "./harness";
 
 /**
  * `pnpm bench:statistics`: the RequestStatistics core at one million details (fixed sizes, fixed
@@ -37,24 +37,13 @@ const REDELIVERIES = 100_000;
 const RUNS = 5;
 const MEMORY_RUNS = 3;
 
-/** mulberry32: a small seeded PRNG, so every run measures the same records. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * A fleet-like stream of distinct records: 200 API keys, 8 models, 40 upstream accounts, 5 offsets,
  * strictly increasing nanosecond timestamps (about 12 records a second over a day), realistic tokens.
  */
 function recordStream(seed: number): () => UsageRecord {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const int = (max: number): number => Math.floor(random() * max);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
   const models = ["gpt-5", "gpt-5-mini", "claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gemini-2.5-flash", "qwen3-coder", "glm-4.6"];
@@ -101,7 +90,7 @@ const BATCH = 1_000;
  */
 function* deliveryBatches(records: number, seed: number): Generator<UsageRecord[]> {
   const next = recordStream(seed);
-  const random = prng(seed + 1);
+  const random = seededRandom(seed + 1);
   const recent: UsageRecord[] = [];
   let made = 0;
   while (made < records) {

@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { decodeDetailChunk, decodeUsageRecord, encodeDetailChunk, encodeUsageRecord, type DetailChunk } from "@usage-ledger/wire";
-import { repeat, writeResults, type ResultRow } from "./harness";
+import { repeat, seededRandom, type ResultRow, writeResults } from "./harness";
 
 /**
  * `pnpm bench:wire`: Avro single-object encoding of usage records (validation included, as the
@@ -16,21 +16,10 @@ const RUNS = 7;
 const WARMUPS = 2;
 const CHUNK_DETAILS = 20_000;
 
-/** mulberry32: a small seeded PRNG, so every run measures the same records. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A fleet-like mix: 200 API keys, a dozen models, both payload eras, nanosecond timestamps in several offsets. */
 function makeRecords(count: number): UsageRecord[] {
-  const random = prng(20_260_110);
+  const random = seededRandom(20_260_110);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const int = (max: number): number => Math.floor(random() * max);
   const models = ["gpt-5", "gpt-5-mini", "claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gemini-2.5-flash", "qwen3-coder", "glm-4.6"];

@@ -31,6 +31,11 @@ export interface FakeNodeOptions {
   fault?: (pop: PopInfo) => Fault;
   /** Records older than this are dropped (`redis-usage-queue-retention-seconds`); default: kept. */
   retentionMs?: number;
+  /**
+   * Called when a subscriber has left with `UNSUBSCRIBE`, before the fake replies: what a test
+   * enqueues here is queued, not pushed, whatever the bridge does next.
+   */
+  onUnsubscribed?: () => void;
 }
 
 /** A pop the fake is about to answer. */
@@ -195,6 +200,7 @@ export class FakeCliProxyNode {
           case "UNSUBSCRIBE":
             this.subscribers.delete(subscriber);
             subscriber = undefined;
+            this.options.onUnsubscribed?.();
             reply({ type: "array", value: [bulk("unsubscribe"), bulk("usage"), { type: "integer", value: 0 }] });
             return;
           case "QUIT":

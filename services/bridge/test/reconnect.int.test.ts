@@ -20,7 +20,13 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function scenario(mode: NodeMode, plan: ReadonlyMap<number, Fault | "outage">, prefix: string, tuning: Partial<BridgeTuning> = {}) {
+  interface ScenarioExtras {
+    tuning?: Partial<BridgeTuning>;
+    /** Called with the payloads when the bridge leaves subscribe mode (see FakeNodeOptions.onUnsubscribed). */
+    onUnsubscribed?: (fake: FakeCliProxyNode, payloads: ReturnType<typeof generatedPayloads>) => void;
+  }
+
+  async function scenario(mode: NodeMode, plan: ReadonlyMap<number, Fault | "outage">, prefix: string, extras: ScenarioExtras = {}) {
     const topics = await createTopics(brokers, [
       { prefix: "bridge-reconnect", numPartitions: 3 },
       { prefix: "bridge-reconnect-dlq", numPartitions: 1 },
@@ -32,6 +38,7 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     const outages: Array<Promise<void>> = [];
     const fake: FakeCliProxyNode = new FakeCliProxyNode({
       managementKey: KEY,
+      onUnsubscribed: () => extras.onUnsubscribed?.(fake, payloads),
       fault: ({ index }) => {
         const step = plan.get(index) ?? "none";
         if (step !== "outage") return step;
@@ -51,7 +58,7 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
     cleanups.push(() => fake.close());
     for (const payload of payloads.slice(0, 400)) fake.enqueue(payload.json);
     const node = fakeNodeConfig(fake.address, KEY, mode);
-    const running: TestBridge = startTestBridge({ brokers, topic, dlqTopic, nodes: [node], tuning: { batchSize: 20, ...tuning } });
+    const running: TestBridge = startTestBridge({ brokers, topic, dlqTopic, nodes: [node], tuning: { batchSize: 20, ...extras.tuning } });
     cleanups.push(() => running.close());
     return { topic, payloads, expectedByJson, fake, node, running, outages };
   }
@@ -129,14 +136,22 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
   });
 
   it("subscribe: a burst larger than the bridge's buffer makes it step out to LPOP and back, losing nothing", async () => {
-    const context = await scenario("subscribe", new Map(), "reconnect-burst", { maxBufferedMessages: 5 });
+    let unsubscribes = 0;
+    const context = await scenario("subscribe", new Map(), "reconnect-burst", {
+      tuning: { maxBufferedMessages: 5 },
+      // Records that arrive while the bridge is out of subscribe mode are queued by the node. They
+      // are enqueued at the moment the node takes the UNSUBSCRIBE: the bridge can drain and come
+      // back faster than any poll of the fake would see it gone.
+      onUnsubscribed: (fake, payloads) => {
+        unsubscribes += 1;
+        if (unsubscribes === 1) for (const payload of payloads.slice(500, 600)) fake.enqueue(payload.json);
+      },
+    });
     const { fake, running, node, payloads } = context;
     await eventually("subscribed with the backlog published", async () => fake.subscriberCount === 1 && (await published(running, node.address)) === 400);
     const subscribes = (): number => fake.commands.filter((command) => command === "SUBSCRIBE").length;
     for (const payload of payloads.slice(400, 500)) fake.enqueue(payload.json); // pushed: overflows the bridge's buffer of 5
-    await eventually("the bridge stepped out of subscribe mode", () => fake.subscriberCount === 0);
-    for (const payload of payloads.slice(500, 600)) fake.enqueue(payload.json); // queued meanwhile
-    await eventually("subscribed again after draining the queue", () => subscribes() === 2 && fake.subscriberCount === 1);
+    await eventually("subscribed again after draining the queue", () => unsubscribes === 1 && subscribes() === 2 && fake.subscriberCount === 1);
     await expectEveryHandedOutRecordOnce(context, 600);
     expect(fake.lostInTransit).toEqual([]);
     // Between the two subscriptions: UNSUBSCRIBE, then only LPOPs (the 100 queued records, 20 a pop).

@@ -28,6 +28,17 @@ export interface SnapshotReaderOptions {
    * consumer; `SNAPSHOT_READ_FAILED`): the views no longer advance; close the reader and follow anew.
    */
   readonly onFollowFailure?: (error: SnapshotError) => void;
+  /**
+   * While following: source partitions whose state the caller holds itself (an aggregator's own
+   * partitions). While it returns true for a partition, the reader keeps that partition's records
+   * but decodes none of its chunks and builds no view of it; it reports each newer manifest through
+   * {@link onDeferredManifest} instead. Once it returns false, the view is built from what was kept,
+   * on the next generation of the partition or on {@link SnapshotReader.settleDeferred}, whichever
+   * comes first. Default: nothing is deferred.
+   */
+  readonly defer?: (partition: number) => boolean;
+  /** The newest manifest of a deferred partition, each time a newer one lands (see {@link defer}). */
+  readonly onDeferredManifest?: (manifest: SnapshotManifest) => void;
 }
 
 /** The reader's view of one source partition: its latest complete generation. */
@@ -86,6 +97,10 @@ export class SnapshotReader {
   private fleetDirty = false;
   private log: SnapshotLog | undefined;
   private closed = false;
+  /** While following: deferred partitions with records not built into a view, and the newest manifest reported for each. */
+  private readonly deferred = new Map<number, SnapshotManifest | undefined>();
+  /** While following: builds the views of partitions no longer deferred. */
+  private settle: (() => void) | undefined;
 
   private constructor(options: SnapshotReaderOptions) {
     this.options = options;
@@ -139,12 +154,20 @@ export class SnapshotReader {
     this.fleet = this.newStatistics();
     this.fleetDirty = false;
     let queue: Promise<void> = Promise.resolve();
+    this.deferred.clear();
     const processDirty = async (): Promise<void> => {
+      for (const partition of this.deferred.keys()) if (this.options.defer?.(partition) !== true) dirty.add(partition);
       const touched = [...dirty].sort((a, b) => a - b);
       dirty.clear();
       for (const partition of touched) {
         const log = logs.get(partition);
-        const event = log === undefined ? undefined : this.advance(log);
+        if (log === undefined) continue;
+        if (this.options.defer?.(partition) === true) {
+          this.reportDeferred(log);
+          continue;
+        }
+        this.deferred.delete(partition);
+        const event = this.advance(log);
         if (event !== undefined) await onGeneration(event);
       }
     };
@@ -179,7 +202,28 @@ export class SnapshotReader {
       throw error;
     }
     live = true;
+    this.settle = () => {
+      if (this.deferred.size > 0) void enqueue();
+    };
     await enqueue();
+  }
+
+  /**
+   * Builds, in the background, the views of partitions that were deferred and no longer are (see
+   * `defer`); call it when the answer of `defer` changed. Generations of a partition are built
+   * anyway when the next one lands.
+   */
+  settleDeferred(): void {
+    this.settle?.();
+  }
+
+  /** Reports the newest manifest of a deferred partition when it changed. */
+  private reportDeferred(log: ScannedLog): void {
+    const newest = manifestCandidates(log).candidates[0]?.manifest;
+    const reported = this.deferred.get(log.partition);
+    this.deferred.set(log.partition, newest ?? reported);
+    if (newest === undefined || (reported !== undefined && compareManifests(newest, reported) >= 0)) return;
+    this.options.onDeferredManifest?.(newest);
   }
 
   /** The latest complete generation of each partition read so far. */
@@ -209,6 +253,7 @@ export class SnapshotReader {
   /** Stops following (if it does) and makes the reader unusable. */
   async close(): Promise<void> {
     this.closed = true;
+    this.settle = undefined;
     const log = this.log;
     if (log !== undefined) await log.close();
   }

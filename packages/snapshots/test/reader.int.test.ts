@@ -118,4 +118,41 @@ describe("SnapshotReader", () => {
 
     await reader.close();
   });
+  it("defers the partitions the caller holds: their manifests are reported, their views built only once let go", async () => {
+    let held = new Set([0, 1]);
+    const reported = new Map<number, { epoch: number; generation: number }>();
+    const events: GenerationEvent[] = [];
+    const reader = SnapshotReader.create({
+      kafka: fx.kafka,
+      topic: fx.topic.name,
+      sourceTopic: fx.sourceTopic,
+      logger: fx.logger,
+      defer: (partition) => held.has(partition),
+      onDeferredManifest: (manifest) => reported.set(manifest.partition, { epoch: manifest.writerEpoch, generation: manifest.generation }),
+    });
+    await reader.follow((event) => {
+      events.push(event);
+    });
+    const source = (partition: number) => sources.get(partition) ?? expect.unreachable();
+    const writerOf = (partition: number) => ({ epoch: source(partition).writer.epoch, generation: source(partition).writer.generation });
+    expect(events.map((event) => event.partition)).toEqual([2]);
+    expect([...reader.partitions().keys()]).toEqual([2]);
+    expect(reported).toEqual(new Map([[0, writerOf(0)], [1, writerOf(1)]]));
+
+    // A new generation of a held partition is reported, not built.
+    ingest(makeRecords({ count: 2_000, seed: 605, start: 28_500 }).filter((record) => partitionOf(record) === 1));
+    const held1 = await source(1).writer.writeGeneration({ statistics: source(1).statistics, resumeOffset: source(1).offset });
+    await eventually("partition 1's new manifest reported", () => reported.get(1)?.generation === held1.generation);
+    expect(reader.partitions().has(1)).toBe(false);
+    expect(events.map((event) => event.partition)).toEqual([2]);
+
+    // Let go of partition 1: its view is built from the records the reader kept.
+    held = new Set([0]);
+    reader.settleDeferred();
+    await eventually("partition 1 built", () => events.some((event) => event.partition === 1));
+    expect(events.at(-1)).toMatchObject({ partition: 1, generation: held1.generation, rebuilt: true });
+    expect(reader.partitions().get(1)?.statistics.snapshotJson()).toBe(source(1).statistics.snapshotJson());
+    expect(reader.partitions().has(0)).toBe(false);
+    await reader.close();
+  });
 });

@@ -114,6 +114,8 @@ export class SnapshotWriter {
   private readonly logger: SnapshotLogger;
   private readonly beforeManifest: SnapshotWriterOptions["beforeManifest"];
   private nextGeneration: number;
+  private claimAsked = false;
+  /** True once a generation of this writer's epoch is in force (the claim, or the generation after a failed claim). */
   private claimed = false;
   /** The generation in force: its number, chunks and detail count. */
   private current: { generation: number; chunks: ChunkRef[]; detailCount: number } | undefined;
@@ -168,20 +170,24 @@ export class SnapshotWriter {
    * `restored.resumeOffset`) as a full generation of this writer's epoch, which fences every older
    * writer at once, then tombstones every older key of the partition seen at restore (its
    * generations are superseded; orphans of half-written ones go too). Call it once, right after
-   * the restore and before applying anything. Throws `SNAPSHOT_INVALID_OPTIONS` when called twice
-   * or after the restored statistics changed, `SNAPSHOT_OVERSIZE` or `SNAPSHOT_WRITE_FAILED`.
+   * the restore and before applying anything: the state is taken at the call, so the caller may
+   * apply records while the claim is written (details are append-only). Generations asked for
+   * meanwhile queue behind it; if the claim fails, the next generation is written in full and
+   * claims instead. Throws `SNAPSHOT_INVALID_OPTIONS` when called twice or after the restored
+   * statistics changed, `SNAPSHOT_OVERSIZE` or `SNAPSHOT_WRITE_FAILED`.
    */
   async claim(): Promise<GenerationReport> {
     const { statistics } = this.restored;
+    if (this.claimAsked) throw invalid("claim() was already called");
     if (statistics.detailCount !== this.restored.detailCount) {
       throw invalid("claim() must come before anything is applied to the restored statistics");
     }
+    this.claimAsked = true;
     const state = { statistics, count: statistics.detailCount, totals: statistics.totals() };
+    for (const key of this.restored.orphanKeys) this.garbage.add(key);
+    if (this.restored.manifestKey !== undefined) this.garbage.add(this.restored.manifestKey);
+    for (const ref of this.restored.manifest?.chunks ?? []) this.garbage.add(ref.key);
     return this.serialise(async () => {
-      if (this.claimed) throw invalid("claim() was already called");
-      for (const key of this.restored.orphanKeys) this.garbage.add(key);
-      if (this.restored.manifestKey !== undefined) this.garbage.add(this.restored.manifestKey);
-      for (const ref of this.restored.manifest?.chunks ?? []) this.garbage.add(ref.key);
       const report = await this.write(state, this.restored.resumeOffset, "full");
       this.claimed = true;
       return report;
@@ -203,14 +209,17 @@ export class SnapshotWriter {
     const state = { statistics, count, totals: statistics.totals() };
     const resumeOffset = offsetText(options.resumeOffset);
     return this.serialise(async () => {
-      if (!this.claimed) throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "claim() must succeed before writeGeneration()");
+      if (!this.claimAsked) throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "claim() must be called before writeGeneration()");
       const written = this.detailsWritten;
       if (count < written && options.full !== true) {
         throw new SnapshotError("SNAPSHOT_NOT_APPEND_ONLY", `the statistics hold ${String(count)} details, fewer than the ${String(written)} already written`);
       }
+      // Not claimed yet: the claim failed, and this generation, written in full, claims instead.
       const full =
-        options.full === true || this.generationsSinceFull + 1 >= this.fullEvery || (this.current?.chunks.length ?? 0) >= this.maxChunks;
-      return this.write(state, resumeOffset, full ? "full" : "incremental");
+        !this.claimed || options.full === true || this.generationsSinceFull + 1 >= this.fullEvery || (this.current?.chunks.length ?? 0) >= this.maxChunks;
+      const report = await this.write(state, resumeOffset, full ? "full" : "incremental");
+      this.claimed = true;
+      return report;
     });
   }
 

@@ -110,6 +110,52 @@ describe("writing and restoring generations", () => {
     expect(after.statistics.snapshotJson()).toBe(smaller.snapshotJson());
   });
 
+  it("claims the state as it was at the call while records are applied, and a failed claim is made good by the next generation", async () => {
+    const sourceTopic = `${fx.sourceTopic}-claim`;
+    const restoreClaimed = () => restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0, logger: fx.logger });
+    const first = await restoreClaimed();
+    const firstWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: first });
+    await firstWriter.claim();
+    fillStatistics({ count: 5_000, seed: 400, into: first.statistics });
+    await firstWriter.writeGeneration({ statistics: first.statistics, resumeOffset: 5_000 });
+
+    // The next owner claims and applies at once: its claim holds the restored state only.
+    const second = await restoreClaimed();
+    const atClaim = second.statistics.snapshotJson();
+    const secondWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: second });
+    const claiming = secondWriter.claim();
+    fillStatistics({ count: 2_000, seed: 401, start: 5_000, into: second.statistics });
+    expect(await claiming).toMatchObject({ epoch: 1, kind: "full", detailCount: 5_000, resumeOffset: "5000" });
+    const third = await restoreClaimed();
+    expect(third).toMatchObject({ found: true, epoch: 1, resumeOffset: "5000", detailCount: 5_000 });
+    expect(third.statistics.snapshotJson()).toBe(atClaim);
+
+    // A third owner whose claim fails: its next generation is written in full, and claims.
+    let failManifests = true;
+    const thirdWriter = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic,
+      partition: 0,
+      restored: third,
+      beforeManifest: () => {
+        if (failManifests) throw new Error("the broker went away (test)");
+      },
+    });
+    const failing = thirdWriter.claim();
+    fillStatistics({ count: 1_000, seed: 402, start: 7_000, into: third.statistics });
+    await expect(failing).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_WRITE_FAILED"));
+    expect((await restoreClaimed()).epoch).toBe(1);
+    failManifests = false;
+    const made = await thirdWriter.writeGeneration({ statistics: third.statistics, resumeOffset: 6_000 });
+    expect(made).toMatchObject({ epoch: 2, kind: "full", detailCount: 6_000 });
+    const last = await restoreClaimed();
+    expect(last).toMatchObject({ found: true, epoch: 2, resumeOffset: "6000", detailCount: 6_000 });
+    expect(last.statistics.snapshotJson()).toBe(third.statistics.snapshotJson());
+    const next = await thirdWriter.writeGeneration({ statistics: third.statistics, resumeOffset: 6_000 });
+    expect(next.kind).toBe("incremental");
+  });
+
   it("fails with SNAPSHOT_TOPIC_MISSING for a topic that does not exist", async () => {
     await expect(
       restorePartition({ kafka: fx.kafka, topic: `${fx.topic.name}-missing`, sourceTopic: fx.sourceTopic, partition: 0 }),

@@ -129,6 +129,11 @@ export interface AggregatorProgress {
   }>;
   /** Snapshot generations written since start. */
   readonly snapshots: number;
+  /**
+   * Partitions the fleet view has built from the snapshot topic (other instances' partitions; its
+   * own are served live and never rebuilt from their generations), ascending.
+   */
+  readonly followedPartitions: readonly number[];
 }
 
 /** A running aggregator instance. */
@@ -264,6 +269,8 @@ class AggregatorService implements Aggregator {
       logger: this.logger,
       clock: this.clock,
       onGeneration: (event) => this.coordinator.onSnapshotGeneration(event),
+      // Its own partitions are served live: the follower need not rebuild them from their generations.
+      holds: (partition) => !this.coordinator.joined || this.ownership.get(partition) !== undefined,
     });
     this.coordinator = new PartitionCoordinator({
       recordsTopic: options.recordsTopic,
@@ -508,10 +515,12 @@ class AggregatorService implements Aggregator {
       lag,
       partitions,
       snapshots: this.scheduler.written,
+      followedPartitions: this.fleet.followedPartitions(),
     };
   }
 
   private emit(event: AggregatorEvent): void {
+    if (event.type === "joined" || event.type === "revoked") this.fleet.ownershipChanged();
     if (event.type === "applied") this.logger.debug(event, "batch applied");
     else this.logger.info(event, event.type);
     try {

@@ -88,9 +88,22 @@ export interface FleetViewOptions {
   readonly recordsTopic: string;
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** Every generation the follower applies (the aggregator checks it for a newer writer of its own partitions). */
-  readonly onGeneration?: (event: GenerationEvent) => void;
+  /**
+   * Every newer generation the follower sees, of any partition (the aggregator checks it for a newer
+   * writer of its own partitions).
+   */
+  readonly onGeneration?: (generation: SnapshotGenerationSeen) => void;
+  /**
+   * True for a partition whose state this instance holds itself (owned, restoring or live, or every
+   * partition before the first assignment is known): the follower neither decodes nor rebuilds its
+   * generations while it does (see SnapshotReader's `defer`). Call {@link FleetView.ownershipChanged}
+   * when the answer changes. Default: nothing is held.
+   */
+  readonly holds?: (partition: number) => boolean;
 }
+
+/** A generation the follower saw: which partition, and the writer epoch it was written under. */
+export type SnapshotGenerationSeen = Pick<GenerationEvent, "partition" | "epoch">;
 
 const FOLLOW_RETRY_MS = 2_000;
 
@@ -134,6 +147,8 @@ export class FleetView {
       logger: this.options.logger,
       // Following stopped for good after catching up: follow anew (the views merged so far stay merged).
       onFollowFailure: () => this.restart(reader),
+      ...(this.options.holds === undefined ? {} : { defer: this.options.holds }),
+      onDeferredManifest: (manifest) => this.options.onGeneration?.({ partition: manifest.partition, epoch: manifest.writerEpoch }),
     });
     this.reader = reader;
     const following = reader.follow((event) => this.options.onGeneration?.(event));
@@ -156,6 +171,19 @@ export class FleetView {
     this.reader = undefined;
     this.following = undefined;
     this.retryTimer = setTimeout(() => this.follow(), FOLLOW_RETRY_MS);
+  }
+
+  /**
+   * The partitions this instance holds changed (see `holds`): the follower builds, in the
+   * background, the views of partitions it no longer holds.
+   */
+  ownershipChanged(): void {
+    this.reader?.settleDeferred();
+  }
+
+  /** Partitions the follower has built a view of (from their generations), ascending. */
+  followedPartitions(): number[] {
+    return [...(this.reader?.partitions().keys() ?? [])].sort((a, b) => a - b);
   }
 
   /** The local view: the live partitions merged (see {@link MergedView}). */

@@ -1,7 +1,7 @@
 import { AssignerProtocol } from "kafkajs";
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent } from "kafkajs";
 import type { Logger } from "pino";
-import type { GenerationEvent } from "@usage-ledger/snapshots";
+import type { SnapshotGenerationSeen } from "./fleet-view";
 import type { AggregatorMetrics } from "./metrics";
 import type { Ownership, PartitionOwnership } from "./partition-ownership";
 import type { AggregatorEvent, PartitionState } from "./partition-state";
@@ -88,7 +88,7 @@ export class PartitionCoordinator {
    * other one is (then this instance's generations would be ignored from now on: it must restore
    * and claim again). The group coordinator decides which.
    */
-  onSnapshotGeneration(event: GenerationEvent): void {
+  onSnapshotGeneration(event: SnapshotGenerationSeen): void {
     const ownership = this.options.ownership.live(event.partition);
     const state = ownership?.state;
     if (ownership === undefined || state === undefined || event.epoch <= state.writer.epoch) return;

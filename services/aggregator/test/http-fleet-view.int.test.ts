@@ -67,5 +67,8 @@ describe("GET /v0/management/usage is fleet-wide (issue 7, acceptance 3)", () =>
     expect(counts()).toEqual({ applied: summary.distinct, duplicates: summary.resent });
     expect(a.aggregator.progress().applied).toBeGreaterThan(0);
     expect(b.aggregator.progress().applied).toBeGreaterThan(0);
+    // Each rebuilt only the other's partitions from the snapshot topic, never its own.
+    expect(a.aggregator.progress().followedPartitions).toEqual(b.aggregator.ownedPartitions());
+    expect(b.aggregator.progress().followedPartitions).toEqual(a.aggregator.ownedPartitions());
   });
 });

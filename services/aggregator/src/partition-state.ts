@@ -62,6 +62,8 @@ export type AggregatorEvent =
   | { readonly type: "revoked"; readonly partition: number; readonly token: number; readonly reason: string }
   | ({ readonly type: "restored" } & Omit<RestoreReport, "replayed">)
   | { readonly type: "live"; readonly partition: number; readonly token: number; readonly nextOffset: number }
+  /** The claim of a restored partition landed (written while the partition was live already). */
+  | { readonly type: "claimed"; readonly partition: number; readonly token: number; readonly epoch: number; readonly generation: number; readonly durationMs: number }
   | {
       readonly type: "applied";
       readonly partition: number;

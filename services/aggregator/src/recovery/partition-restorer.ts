@@ -140,9 +140,15 @@ export class PartitionRestorer {
       fullEvery: this.options.fullSnapshotEvery,
       logger: this.options.logger,
     });
-    // The claim fences every older writer before a single record is applied under this ownership.
-    await writer.claim();
-    if (!this.current(ownership)) return;
+    // The claim (a full generation of the restored state under a new epoch) fences every older
+    // writer. Its state is taken now, before a single record is applied; it is written while the
+    // partition goes live (the store is append-only), off the restart's critical path. Until it
+    // lands a restore still finds the previous owner's generation, a real state with its resume
+    // offset; if it fails, the next generation is written in full and claims instead.
+    writer.claim().then(
+      (claim) => this.options.emit({ type: "claimed", partition, token: ownership.token, epoch: claim.epoch, generation: claim.generation, durationMs: Math.round(claim.durationMs) }),
+      (error: unknown) => this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead"),
+    );
     const resumeOffset = Number(restored.resumeOffset);
     const report: RestoreReport = {
       partition,

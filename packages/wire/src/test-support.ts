@@ -219,3 +219,78 @@ export function sampleChunk(count: number): DetailChunk {
     columns: columnsOf(["sk-a", "sk-b", "POST /v1/messages", "gpt-5", "claude-sonnet-4-5", "alice@example.com", "bob@example.org", "0"], rows),
   };
 }
+
+/**
+ * A hand-written Avro binary encoder for tests that need bytes no codec of ours writes (several
+ * array blocks, overlong varints, longs beyond 2^53, ints beyond 32 bits). Longs are bigints, so
+ * every value is exact.
+ */
+export class AvroBytes {
+  private readonly parts: number[] = [];
+
+  /** A zigzag varint of any 64-bit value. */
+  long(value: bigint | number): this {
+    const n = BigInt(value);
+    let z = n >= 0n ? n << 1n : ((-n) << 1n) - 1n;
+    do {
+      const low = Number(z & 0x7fn);
+      z >>= 7n;
+      this.parts.push(z > 0n ? low | 0x80 : low);
+    } while (z > 0n);
+    return this;
+  }
+
+  /** Raw bytes. */
+  raw(...bytes: number[]): this {
+    this.parts.push(...bytes);
+    return this;
+  }
+
+  /** A string (UTF-8) or bytes, with its length. */
+  string(value: string | Uint8Array): this {
+    const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+    this.long(bytes.length);
+    this.parts.push(...bytes);
+    return this;
+  }
+
+  /** An array written in the given blocks (each a list of item writers), then the terminating 0. */
+  array<T>(blocks: readonly (readonly T[])[], item: (out: this, value: T) => void): this {
+    for (const block of blocks) {
+      if (block.length === 0) continue;
+      this.long(block.length);
+      for (const value of block) item(this, value);
+    }
+    return this.long(0);
+  }
+
+  /** The bytes so far. */
+  bytes(): Buffer {
+    return Buffer.from(this.parts);
+  }
+}
+
+/** The outcome of a decode: the value, or the code and message of the WireError it throws (any other error fails the test). */
+export function result(action: () => unknown): { ok: unknown } | { code: WireErrorCode; message: string } {
+  try {
+    return { ok: action() };
+  } catch (error) {
+    if (!isWireError(error)) {
+      throw new Error(`not a WireError: ${String(error)}`, { cause: error });
+    }
+    return { code: error.code, message: error.message };
+  }
+}
+
+/** Every message that differs from `message` in one byte of its body (each position, each byte value), plus the original. */
+export function* singleByteEdits(message: Buffer, from = 10): Generator<Buffer> {
+  yield message;
+  for (let at = from; at < message.length; at++) {
+    for (let byte = 0; byte < 256; byte++) {
+      if (byte === message[at]) continue;
+      const edited = Buffer.from(message);
+      edited[at] = byte;
+      yield edited;
+    }
+  }
+}

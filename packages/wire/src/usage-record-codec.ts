@@ -2,6 +2,7 @@ import type { UsageRecord, UsageRecordExtra } from "@usage-ledger/statistics";
 import { fromAvroTimestamp, toAvroTimestamp, type AvroTimestamp } from "./avro-timestamp";
 import { SingleObjectCodec, type SchemaRegistry, type SchemaVersion } from "./single-object-codec";
 import { usageRecordSchemaJson } from "./schema-files";
+import { FAST_USAGE_RECORD_FINGERPRINT, FastUsageRecordDecoder } from "./usage-record-fast";
 import { validateUsageRecord } from "./validation";
 
 /** Encoder and decoder of usage records (Avro single-object encoding of schemas/usage-record.avsc). */
@@ -22,6 +23,11 @@ export interface UsageRecordCodecOptions {
   readonly schema?: unknown;
   /** Further writer schema versions to accept when decoding. */
   readonly writerSchemas?: readonly unknown[];
+  /**
+   * Whether bytes of the current schema (schemas/usage-record.avsc) skip avsc and take the
+   * specialised decoder (same records, same errors); default true. False: always avsc (tests, benchmarks).
+   */
+  readonly fastPath?: boolean;
 }
 
 /** The usage record as avsc reads and writes it (snake_case fields of the schema; absent in older readers). */
@@ -66,12 +72,21 @@ type MutableExtra = { -readonly [K in keyof UsageRecordExtra]: UsageRecordExtra[
  */
 export function createUsageRecordCodec(options: UsageRecordCodecOptions = {}): UsageRecordCodec {
   const codec = new SingleObjectCodec({ schema: options.schema ?? usageRecordSchemaJson, writerSchemas: options.writerSchemas ?? [] });
+  // Bytes of the schema the hand-written fast decoder reads skip avsc; everything else (older writers,
+  // and any bytes the fast decoder leaves to avsc, errors included) takes the avsc path.
+  const fast = options.fastPath !== false && codec.schema.fingerprintHex === FAST_USAGE_RECORD_FINGERPRINT ? new FastUsageRecordDecoder(codec.schema.fingerprint) : undefined;
   return {
     encode(record) {
       validateUsageRecord(record);
       return codec.encode(toAvro(record));
     },
     decode(bytes) {
+      if (fast !== undefined) {
+        const decoded = fast.decode(bytes);
+        if (decoded !== undefined) {
+          return decoded;
+        }
+      }
       const record = fromAvro(codec.decode(bytes) as AvroUsageRecord);
       validateUsageRecord(record);
       return record;

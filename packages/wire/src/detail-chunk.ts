@@ -1,4 +1,5 @@
 import { isStatisticsError, validateDetailColumns, type DetailColumns } from "@usage-ledger/statistics";
+import { FAST_DETAIL_CHUNK_FINGERPRINT, FastDetailChunkDecoder } from "./detail-chunk-fast";
 import { WireError } from "./errors";
 import { detailChunkSchemaJson } from "./schema-files";
 import { SingleObjectCodec, type SchemaRegistry, type SchemaVersion } from "./single-object-codec";
@@ -51,6 +52,8 @@ interface AvroDetailChunk {
 }
 
 const codec = new SingleObjectCodec({ schema: detailChunkSchemaJson });
+// Chunks of the schema the hand-written fast decoder reads skip avsc (anything it leaves, avsc decides).
+const fast = codec.schema.fingerprintHex === FAST_DETAIL_CHUNK_FINGERPRINT ? new FastDetailChunkDecoder(codec.schema.fingerprint) : undefined;
 
 /** The chunk schema version (schemas/snapshot-chunk.avsc); its fingerprint goes into every manifest. */
 export const detailChunkSchema: SchemaVersion = codec.schema;
@@ -105,6 +108,16 @@ export function encodeDetailChunk(chunk: DetailChunk): Buffer {
  * `WIRE_UNSAFE_INTEGER`, `WIRE_TRAILING_BYTES`) or `WIRE_INVALID_CHUNK`.
  */
 export function decodeDetailChunk(bytes: Uint8Array): DetailChunk {
+  const decoded = fast?.decode(bytes);
+  if (decoded !== undefined) {
+    checkChunk(decoded, fast?.wireIntegers === true);
+    return decoded;
+  }
+  return decodeDetailChunkWithAvsc(bytes);
+}
+
+/** {@link decodeDetailChunk} through avsc only (the reference the fast path is tested against). */
+export function decodeDetailChunkWithAvsc(bytes: Uint8Array): DetailChunk {
   const v = codec.decode(bytes) as AvroDetailChunk;
   const chunk: DetailChunk = {
     sourceTopic: v.source_topic,
@@ -137,7 +150,8 @@ export function decodeDetailChunk(bytes: Uint8Array): DetailChunk {
   return chunk;
 }
 
-function checkChunk(chunk: DetailChunk): void {
+/** `wireIntegers`: the number columns are known to hold integers in the wire's range (their check, the last one, is skipped). */
+function checkChunk(chunk: DetailChunk, wireIntegers = false): void {
   if (typeof chunk !== "object" || chunk === null) {
     throw invalid("a chunk must be an object");
   }
@@ -156,6 +170,9 @@ function checkChunk(chunk: DetailChunk): void {
     throw isStatisticsError(error) ? invalid(error.message) : error;
   }
   checkCounter(c.count, "columns.count", MAX_AVRO_INT);
+  if (wireIntegers) {
+    return;
+  }
   for (const name of NUMBER_COLUMNS) {
     const column = c[name];
     for (let i = 0; i < c.count; i++) {

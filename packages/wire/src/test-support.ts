@@ -294,3 +294,13 @@ export function* singleByteEdits(message: Buffer, from = 10): Generator<Buffer> 
     }
   }
 }
+
+/** The fields of a schema (parsed JSON) as the fast decoders list them: names and types, records by their fields, arrays as `{ array: items }`. */
+export function schemaLayout(type: unknown): unknown {
+  if (typeof type === "string") return type;
+  if (Array.isArray(type)) return type.map(schemaLayout);
+  const t = type as { type: string; fields?: { name: string; type: unknown }[]; items?: unknown };
+  if (t.type === "record") return (t.fields ?? []).map((field) => [field.name, schemaLayout(field.type)]);
+  if (t.type === "array") return { array: schemaLayout(t.items) };
+  return t.type;
+}

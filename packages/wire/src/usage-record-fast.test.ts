@@ -6,7 +6,7 @@ import { AvroReader, FALL_BACK } from "./avro-reader";
 import { singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
 import { SingleObjectCodec } from "./single-object-codec";
-import { AvroBytes, EMPTY_RECORD, FULL_RECORD, result, singleByteEdits, usageRecordArb } from "./test-support";
+import { AvroBytes, EMPTY_RECORD, FULL_RECORD, result, schemaLayout, singleByteEdits, usageRecordArb } from "./test-support";
 import { createUsageRecordCodec, decodeUsageRecord, encodeUsageRecord, usageRecordSchema } from "./usage-record-codec";
 import { FAST_USAGE_RECORD_FIELDS, FAST_USAGE_RECORD_FINGERPRINT, FastUsageRecordDecoder } from "./usage-record-fast";
 import { MAX_WIRE_INTEGER, MIN_WIRE_INTEGER } from "./validation";
@@ -16,16 +16,6 @@ const avscCodec = createUsageRecordCodec({ fastPath: false });
 const fastOnly = new FastUsageRecordDecoder(usageRecordSchema.fingerprint);
 /** Writes avsc values of the schema without our validation (records the encoder would refuse). */
 const raw = new SingleObjectCodec({ schema: schemaFiles["usage-record.avsc"] });
-
-/** The fields of a schema as FAST_USAGE_RECORD_FIELDS lists them: names and types, records by their fields. */
-function layout(type: unknown): unknown {
-  if (typeof type === "string") return type;
-  if (Array.isArray(type)) return type.map(layout);
-  const t = type as { type: string; fields?: { name: string; type: unknown }[]; items?: unknown };
-  if (t.type === "record") return (t.fields ?? []).map((field) => [field.name, layout(field.type)]);
-  if (t.type === "array") return { array: layout(t.items) };
-  return t.type;
-}
 
 /** Both paths give the same record (key order included) or the same error code and message. */
 function expectSameOutcome(bytes: Uint8Array): void {
@@ -139,7 +129,7 @@ function mutate(record: UsageRecord, mutation: (value: AvroValue) => void): Buff
 describe("the fast usage record decoder", () => {
   it("is written for the current schema file (update it with the schema)", () => {
     expect(usageRecordSchema.fingerprintHex).toBe(FAST_USAGE_RECORD_FINGERPRINT);
-    expect(FAST_USAGE_RECORD_FIELDS).toStrictEqual(layout(schemaFiles["usage-record.avsc"]));
+    expect(FAST_USAGE_RECORD_FIELDS).toStrictEqual(schemaLayout(schemaFiles["usage-record.avsc"]));
   });
 
   it("decodes every valid record itself, equal to the avsc path field for field (fast-check)", () => {

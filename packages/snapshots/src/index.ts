@@ -14,7 +14,7 @@ export type { ApplyGenerationOptions, Fence, ManifestCandidate, PartitionLog, Re
 export { DEFAULT_SNAPSHOT_TOPIC, describeSnapshotTopic, ensureSnapshotTopic } from "./topic";
 export type { EnsureSnapshotTopicOptions, EnsuredSnapshotTopic, SnapshotTopic } from "./topic";
 export { SnapshotWriter } from "./writer";
-export type { GenerationReport, SnapshotWriterOptions, WriteGenerationOptions } from "./writer";
+export type { ClaimOptions, GenerationReport, SnapshotWriterOptions, WriteGenerationOptions } from "./writer";
 export { restorePartition, restorePartitions } from "./restore";
 export type { RestorePartitionOptions, RestorePartitionsOptions, RestoredPartition } from "./restore";
 export { SnapshotReader } from "./reader";

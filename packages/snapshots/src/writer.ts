@@ -79,6 +79,16 @@ export interface WriteGenerationOptions {
   readonly full?: boolean;
 }
 
+/** Options of {@link SnapshotWriter.claim}. */
+export interface ClaimOptions {
+  /**
+   * Write the claim once this settles (either way), not at once: the state is still the one taken
+   * at the call. The aggregator lets a restored partition replay its tail first, so that the
+   * claim's encoding does not delay it. Generations asked for meanwhile wait behind the claim.
+   */
+  readonly after?: PromiseLike<unknown>;
+}
+
 /** A state as taken when a write was asked for: details `[0, count)` and the totals that go with them. */
 interface CapturedState {
   readonly statistics: DetailStatistics;
@@ -171,12 +181,12 @@ export class SnapshotWriter {
    * writer at once, then tombstones every older key of the partition seen at restore (its
    * generations are superseded; orphans of half-written ones go too). Call it once, right after
    * the restore and before applying anything: the state is taken at the call, so the caller may
-   * apply records while the claim is written (details are append-only). Generations asked for
-   * meanwhile queue behind it; if the claim fails, the next generation is written in full and
-   * claims instead. Throws `SNAPSHOT_INVALID_OPTIONS` when called twice or after the restored
-   * statistics changed, `SNAPSHOT_OVERSIZE` or `SNAPSHOT_WRITE_FAILED`.
+   * apply records while the claim waits for `options.after` (when given) and is written (details
+   * are append-only). Generations asked for meanwhile queue behind it; if the claim fails, the next
+   * generation is written in full and claims instead. Throws `SNAPSHOT_INVALID_OPTIONS` when
+   * called twice or after the restored statistics changed, `SNAPSHOT_OVERSIZE` or `SNAPSHOT_WRITE_FAILED`.
    */
-  async claim(): Promise<GenerationReport> {
+  async claim(options: ClaimOptions = {}): Promise<GenerationReport> {
     const { statistics } = this.restored;
     if (this.claimAsked) throw invalid("claim() was already called");
     if (statistics.detailCount !== this.restored.detailCount) {
@@ -188,6 +198,10 @@ export class SnapshotWriter {
     if (this.restored.manifestKey !== undefined) this.garbage.add(this.restored.manifestKey);
     for (const ref of this.restored.manifest?.chunks ?? []) this.garbage.add(ref.key);
     return this.serialise(async () => {
+      await Promise.resolve(options.after).then(
+        () => undefined,
+        () => undefined,
+      );
       const report = await this.write(state, this.restored.resumeOffset, "full");
       this.claimed = true;
       return report;

@@ -110,7 +110,7 @@ describe("writing and restoring generations", () => {
     expect(after.statistics.snapshotJson()).toBe(smaller.snapshotJson());
   });
 
-  it("claims the state as it was at the call while records are applied, and a failed claim is made good by the next generation", async () => {
+  it("claims the state as it was at the call while records are applied (when `after` settles), and a failed claim is made good by the next generation", async () => {
     const sourceTopic = `${fx.sourceTopic}-claim`;
     const restoreClaimed = () => restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0, logger: fx.logger });
     const first = await restoreClaimed();
@@ -123,8 +123,15 @@ describe("writing and restoring generations", () => {
     const second = await restoreClaimed();
     const atClaim = second.statistics.snapshotJson();
     const secondWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: second });
-    const claiming = secondWriter.claim();
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const claiming = secondWriter.claim({ after: gate });
     fillStatistics({ count: 2_000, seed: 401, start: 5_000, into: second.statistics });
+    // Nothing is written before the gate opens: a restore still finds the first owner's generation.
+    expect(await restoreClaimed()).toMatchObject({ epoch: 0, resumeOffset: "5000" });
+    openGate();
     expect(await claiming).toMatchObject({ epoch: 1, kind: "full", detailCount: 5_000, resumeOffset: "5000" });
     const third = await restoreClaimed();
     expect(third).toMatchObject({ found: true, epoch: 1, resumeOffset: "5000", detailCount: 5_000 });

@@ -47,6 +47,12 @@ export interface PartitionState {
   sinceSnapshot: number;
   /** When the last generation was written or restored (`Date.now()`, for the every-N-seconds trigger). */
   lastSnapshotAtMs: number;
+  /**
+   * Starts writing the claim (its state was taken at restore). Set while the claim waits: it is
+   * started once the partition has replayed its tail (reached the end offset seen at restore) or
+   * when a generation is asked for, whichever comes first; then cleared.
+   */
+  startClaim: (() => void) | undefined;
 }
 
 /**
@@ -62,7 +68,7 @@ export type AggregatorEvent =
   | { readonly type: "revoked"; readonly partition: number; readonly token: number; readonly reason: string }
   | ({ readonly type: "restored" } & Omit<RestoreReport, "replayed">)
   | { readonly type: "live"; readonly partition: number; readonly token: number; readonly nextOffset: number }
-  /** The claim of a restored partition landed (written while the partition was live already). */
+  /** The claim of a restored partition landed (written after the partition went live, once its tail was replayed). */
   | { readonly type: "claimed"; readonly partition: number; readonly token: number; readonly epoch: number; readonly generation: number; readonly durationMs: number }
   | {
       readonly type: "applied";

@@ -145,5 +145,12 @@ describe("several aggregators in one group", () => {
     expect(handedBack.length).toBeGreaterThan(0);
     expectRestoredBeforeApplied(a.events);
     expectRestoredBeforeApplied(joined.events);
+    // Every restore's claim lands, under the epoch the restore chose (written once the tail was replayed).
+    const restores = a.events.flatMap((event) => (event.type === "restored" ? [event] : []));
+    await eventually("A claimed every partition it restored", () =>
+      restores.every((restored) =>
+        a.events.some((event) => event.type === "claimed" && event.token === restored.token && event.partition === restored.partition && event.epoch === restored.claimedEpoch),
+      ),
+    );
   });
 });

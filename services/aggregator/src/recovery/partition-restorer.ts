@@ -141,11 +141,16 @@ export class PartitionRestorer {
       logger: this.options.logger,
     });
     // The claim (a full generation of the restored state under a new epoch) fences every older
-    // writer. Its state is taken now, before a single record is applied; it is written while the
-    // partition goes live (the store is append-only), off the restart's critical path. Until it
-    // lands a restore still finds the previous owner's generation, a real state with its resume
-    // offset; if it fails, the next generation is written in full and claims instead.
-    writer.claim().then(
+    // writer. Its state is taken now, before a single record is applied; it is written once the
+    // partition has replayed its tail (the store is append-only), so that encoding the whole state
+    // does not delay the restart. Until it lands a restore still finds the previous owner's
+    // generation, a real state with its resume offset; if it fails, the next generation is written
+    // in full and claims instead.
+    let startClaim: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      startClaim = resolve;
+    });
+    writer.claim({ after: released }).then(
       (claim) => this.options.emit({ type: "claimed", partition, token: ownership.token, epoch: claim.epoch, generation: claim.generation, durationMs: Math.round(claim.durationMs) }),
       (error: unknown) => this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead"),
     );
@@ -175,7 +180,9 @@ export class PartitionRestorer {
       snapshotDetailCount: restored.detailCount,
       sinceSnapshot: 0,
       lastSnapshotAtMs: Date.now(),
+      startClaim: resumeOffset >= endOffset ? undefined : startClaim,
     };
+    if (state.startClaim === undefined) startClaim();
     const consumer = this.options.consumer();
     if (consumer === undefined || !this.options.ownership.goLive(partition, ownership.token, state)) return;
     metrics.restoreDuration.observe(restoreMs / 1000);

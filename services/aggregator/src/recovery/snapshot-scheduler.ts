@@ -66,8 +66,9 @@ export class SnapshotScheduler {
     this.requested.clear();
   }
 
-  /** The every-M-records trigger, after each applied batch. */
+  /** The every-M-records trigger, after each applied batch; and the claim's, once the tail is replayed. */
   afterBatch(state: PartitionState): void {
+    if (state.startClaim !== undefined && state.nextOffset >= state.restore.endOffset) startClaim(state);
     if (state.sinceSnapshot >= this.options.everyRecords) this.request(state.partition);
   }
 
@@ -128,6 +129,8 @@ export class SnapshotScheduler {
   /** Writes one generation of `state` if it changed; failures are logged (the next trigger retries). */
   private async write(state: PartitionState, final: boolean): Promise<void> {
     if (!changed(state)) return;
+    // The generation waits behind the claim: start it now.
+    startClaim(state);
     const { metrics, logger } = this.options;
     const resumeOffset = state.nextOffset;
     const view = frozenView(state.statistics);
@@ -162,6 +165,13 @@ export class SnapshotScheduler {
       durationMs: Math.round(report.durationMs),
     });
   }
+}
+
+/** Starts the partition's claim if it still waits. */
+function startClaim(state: PartitionState): void {
+  const start = state.startClaim;
+  state.startClaim = undefined;
+  start?.();
 }
 
 /** True when records were consumed or details added since the generation in force. */

@@ -1,6 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeDetailChunk, decodeDetailChunkWithAvsc, detailChunkSchema, encodeDetailChunk, type DetailChunk } from "./detail-chunk";
+import {
+  decodeDetailChunk,
+  decodeDetailChunkWithAvsc,
+  detailChunkSchema,
+  encodeDetailChunk,
+  encodeDetailChunkWithAvsc,
+  type DetailChunk,
+  type DetailColumns,
+} from "./detail-chunk";
 import { FAST_DETAIL_CHUNK_FIELDS, FAST_DETAIL_CHUNK_FINGERPRINT, FastDetailChunkDecoder } from "./detail-chunk-fast";
 import { singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
@@ -196,5 +204,60 @@ describe("the fast detail chunk decoder", () => {
     const sized = Buffer.concat([header, body.subarray(0, 7), Buffer.from([0x01, 0x04, 0x02, 0x61, 0x00]), body.subarray(11)]);
     expect(result(() => decodeDetailChunkWithAvsc(sized))).toHaveProperty("ok");
     expectSameOutcome(sized);
+  });
+});
+
+describe("the fast detail chunk encoder", () => {
+  it("writes avsc's bytes for any chunk (fast-check)", () => {
+    fc.assert(
+      fc.property(chunkArb, (chunk) => {
+        expect(encodeDetailChunk(chunk)).toStrictEqual(encodeDetailChunkWithAvsc(chunk));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes avsc's bytes for lone surrogates, long and multi-byte strings, longer columns and views", () => {
+    const base = sampleChunk(5);
+    const texts = ["\ud800", "a\udc00b", "\udbff\udfff", "\ud83d", "x".repeat(64), "x".repeat(65), "\ud800".repeat(30), "é".repeat(40), "\ud800" + "y".repeat(70), "\ud800" + "y".repeat(61), "\ud800" + "y".repeat(62), "😀".repeat(20), ""];
+    const strings = [...base.columns.strings, ...texts];
+    const chunks: DetailChunk[] = [
+      { ...base, sourceTopic: "\ud800-topic", columns: { ...base.columns, strings } },
+      { ...base, sourceTopic: "t".repeat(100) + "\udc00", columns: { ...base.columns, count: 3 } },
+      sampleChunk(0),
+      sampleChunk(20_000),
+      { ...base, columns: { ...base.columns, failed: Buffer.concat([Buffer.alloc(3), Buffer.from(base.columns.failed)]).subarray(3) } },
+    ];
+    for (const chunk of chunks) {
+      expect(encodeDetailChunk(chunk)).toStrictEqual(encodeDetailChunkWithAvsc(chunk));
+    }
+    // Values at every varint width, both signs, in every column avsc writes as a long.
+    const widths = [0, 1, 63, 64, 8191, 8192, 2 ** 20, 2 ** 27, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 2 ** 34, 2 ** 48, 2 ** 52, MAX_WIRE_INTEGER];
+    for (const name of ["latencyMs", "inputTokens", "outputTokens", "reasoningTokens", "cachedTokens", "totalTokens"] as const) {
+      for (const magnitude of widths) {
+        for (const value of [magnitude, -magnitude, name === "latencyMs" ? magnitude : MIN_WIRE_INTEGER]) {
+          const column = Float64Array.from(base.columns[name]);
+          column[2] = value;
+          const chunk = { ...base, columns: { ...base.columns, [name]: column, totalTokens: name === "totalTokens" ? column : Float64Array.from(base.columns.totalTokens, (t) => t || 1) } as DetailColumns };
+          expect(result(() => encodeDetailChunk(chunk))).toStrictEqual(result(() => encodeDetailChunkWithAvsc(chunk)));
+        }
+      }
+    }
+  });
+
+  it("refuses what the avsc path refuses, with the same error", () => {
+    const base = sampleChunk(4);
+    const bad: DetailChunk[] = [
+      { ...base, partition: -1 },
+      { ...base, generation: 1.5 },
+      { ...base, columns: { ...base.columns, nanos: new Int32Array(3) } },
+      { ...base, columns: { ...base.columns, inputTokens: Float64Array.from([1, 2, MAX_WIRE_INTEGER + 1, 4]) } },
+      { ...base, columns: { ...base.columns, strings: [1, 2] as unknown as string[] } },
+    ];
+    for (const chunk of bad) {
+      const outcome = result(() => encodeDetailChunk(chunk));
+      expect(outcome).toStrictEqual(result(() => encodeDetailChunkWithAvsc(chunk)));
+      expect(outcome).toMatchObject({ code: "WIRE_INVALID_CHUNK" });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import type { DetailColumns } from "@usage-ledger/statistics";
 import { AvroReader, FALL_BACK, HEADER_BYTES, asBuffer, fingerprintWords, hasHeader } from "./avro-reader";
+import type { AvroWriter } from "./avro-writer";
 import type { DetailChunk } from "./detail-chunk";
 import { StringInterner } from "./string-interner";
 import { MIN_WIRE_INTEGER } from "./validation";
@@ -152,4 +153,47 @@ function longColumn(r: AvroReader, count: number): Float64Array {
   r.longColumn(out, count);
   if (count > 0) r.blockEnd();
   return out;
+}
+
+/**
+ * The single-object encoding of a checked chunk of the current schema, byte for byte what avsc
+ * writes (only the first `count` rows of each column; `header`: marker and fingerprint).
+ */
+export function writeDetailChunk(w: AvroWriter, header: Uint8Array, chunk: DetailChunk): Buffer {
+  const c = chunk.columns;
+  const count = c.count;
+  w.reset();
+  w.reserve(header.length + 60);
+  w.raw(header);
+  w.string(chunk.sourceTopic);
+  w.reserve(50);
+  w.long(chunk.partition);
+  w.long(chunk.generation);
+  w.long(chunk.writerEpoch);
+  w.long(chunk.chunkIndex);
+  w.long(chunk.detailOffset);
+  const strings = c.strings;
+  if (strings.length > 0) {
+    w.long(strings.length);
+    for (const text of strings) w.string(text);
+  }
+  w.reserve(1);
+  w.buf[w.pos++] = 0;
+  w.column(c.api, count);
+  w.column(c.model, count);
+  w.column(c.source, count);
+  w.column(c.authIndex, count);
+  w.column(c.epochSeconds, count);
+  w.column(c.nanos, count);
+  w.column(c.offsetSeconds, count);
+  w.reserve(count + 10);
+  w.long(count);
+  w.raw(c.failed.subarray(0, count));
+  w.column(c.latencyMs, count);
+  w.column(c.inputTokens, count);
+  w.column(c.outputTokens, count);
+  w.column(c.reasoningTokens, count);
+  w.column(c.cachedTokens, count);
+  w.column(c.totalTokens, count);
+  return w.output();
 }

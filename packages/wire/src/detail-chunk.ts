@@ -1,5 +1,7 @@
 import { isStatisticsError, validateDetailColumns, type DetailColumns } from "@usage-ledger/statistics";
-import { FAST_DETAIL_CHUNK_FINGERPRINT, FastDetailChunkDecoder } from "./detail-chunk-fast";
+import { AvroWriter } from "./avro-writer";
+import { FAST_DETAIL_CHUNK_FINGERPRINT, FastDetailChunkDecoder, writeDetailChunk } from "./detail-chunk-fast";
+import { singleObjectHeader } from "./fingerprint";
 import { WireError } from "./errors";
 import { detailChunkSchemaJson } from "./schema-files";
 import { SingleObjectCodec, type SchemaRegistry, type SchemaVersion } from "./single-object-codec";
@@ -54,6 +56,9 @@ interface AvroDetailChunk {
 const codec = new SingleObjectCodec({ schema: detailChunkSchemaJson });
 // Chunks of the schema the hand-written fast decoder reads skip avsc (anything it leaves, avsc decides).
 const fast = codec.schema.fingerprintHex === FAST_DETAIL_CHUNK_FINGERPRINT ? new FastDetailChunkDecoder(codec.schema.fingerprint) : undefined;
+// And are written without avsc's JS arrays, byte for byte as avsc writes them.
+const writer = fast === undefined ? undefined : new AvroWriter(64 * 1024);
+const header = singleObjectHeader(codec.schema.fingerprint);
 
 /** The chunk schema version (schemas/snapshot-chunk.avsc); its fingerprint goes into every manifest. */
 export const detailChunkSchema: SchemaVersion = codec.schema;
@@ -72,6 +77,15 @@ const NUMBER_COLUMNS = ["latencyMs", "inputTokens", "outputTokens", "reasoningTo
  * back as U+FFFD).
  */
 export function encodeDetailChunk(chunk: DetailChunk): Buffer {
+  if (writer === undefined) {
+    return encodeDetailChunkWithAvsc(chunk);
+  }
+  checkChunk(chunk);
+  return writeDetailChunk(writer, header, chunk);
+}
+
+/** {@link encodeDetailChunk} through avsc only (the reference the fast path is tested against). */
+export function encodeDetailChunkWithAvsc(chunk: DetailChunk): Buffer {
   checkChunk(chunk);
   const c = chunk.columns;
   const rows = <T extends Uint32Array | Float64Array | Int32Array>(column: T): number[] => Array.from(column.subarray(0, c.count));

@@ -123,6 +123,16 @@ export class AvroReader {
     throw FALL_BACK;
   }
 
+  /** A `["null", "long"]` union: `undefined` for null. */
+  optionalLong(): number | undefined {
+    return this.present() ? this.long() : undefined;
+  }
+
+  /** A `["null", "string"]` union: `undefined` for null (see {@link string}). */
+  optionalString(limit: number): string | undefined {
+    return this.present() ? this.string(limit) : undefined;
+  }
+
   /** The length of a string or bytes, within the body. */
   length(): number {
     const length = this.varint();

@@ -114,12 +114,12 @@ function readBody(r: AvroReader): UsageRecord {
     timestamp = { epochSeconds, nanos, offsetSeconds };
   }
   const latencyMs = r.long();
-  const ttftMs = r.present() ? r.long() : undefined;
+  const ttftMs = r.optionalLong();
   const apiKey = r.string(L.apiKey);
   const model = r.string(L.model);
-  const alias = r.present() ? r.string(L.alias) : undefined;
+  const alias = r.optionalString(L.alias);
   const provider = r.string(L.provider);
-  const executorType = r.present() ? r.string(L.executorType) : undefined;
+  const executorType = r.optionalString(L.executorType);
   const endpoint = r.string(L.endpoint);
   const authType = r.string(L.authType);
   const authId = r.string(L.authId);
@@ -133,13 +133,13 @@ function readBody(r: AvroReader): UsageRecord {
   const reasoningTokens = r.long();
   const cachedTokens = r.long();
   const totalTokens = r.long();
-  const cacheReadTokens = r.present() ? r.long() : undefined;
-  const cacheCreationTokens = r.present() ? r.long() : undefined;
+  const cacheReadTokens = r.optionalLong();
+  const cacheCreationTokens = r.optionalLong();
   const generate = r.present() ? r.boolean() : undefined;
-  const reasoningEffort = r.present() ? r.string(L.reasoningEffort) : undefined;
-  const serviceTier = r.present() ? r.string(L.serviceTier) : undefined;
-  const responseServiceTier = r.present() ? r.string(L.responseServiceTier) : undefined;
-  const nodeId = r.present() ? r.string(L.nodeId) : undefined;
+  const reasoningEffort = r.optionalString(L.reasoningEffort);
+  const serviceTier = r.optionalString(L.serviceTier);
+  const responseServiceTier = r.optionalString(L.responseServiceTier);
+  const nodeId = r.optionalString(L.nodeId);
   if (r.pos !== r.end) {
     throw FALL_BACK;
   }

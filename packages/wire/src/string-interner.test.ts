@@ -28,7 +28,7 @@ describe("the string interner", () => {
     expect(interner.get(Buffer.from("sk-client-0002"), 0, 14)).toBe("sk-client-0002");
   });
 
-  it("has a fixed size", () => {
+  it("refuses a slot count that is not a power of two, and stays exact while 1,000 strings churn through 4 slots", () => {
     expect(() => new StringInterner({ slots: 3 })).toThrow(RangeError);
     expect(() => new StringInterner({ maxBytes: -1 })).toThrow(RangeError);
     const interner = new StringInterner({ slots: 4, maxBytes: 4 });

@@ -153,6 +153,10 @@ export class PartitionCoordinator {
     this.options.emit({ type: "revoked", partition: ownership.partition, token: ownership.token, reason });
     this.options.metrics.consumerLag.remove({ partition: String(ownership.partition) });
     const state = ownership.state;
+    // A revoked partition holds back no claim of the partitions restored with it.
+    const tailDone = state?.tailDone;
+    if (state !== undefined) state.tailDone = undefined;
+    tailDone?.();
     if (ownership.phase === "live" && state !== undefined && !this.options.stopped()) {
       // writeFinal never rejects: failures are logged and reported as events.
       void this.options.scheduler.writeFinal(state);

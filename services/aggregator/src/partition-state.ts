@@ -48,11 +48,16 @@ export interface PartitionState {
   /** When the last generation was written or restored (`Date.now()`, for the every-N-seconds trigger). */
   lastSnapshotAtMs: number;
   /**
-   * Starts writing the claim (its state was taken at restore). Set while the claim waits: it is
-   * started once the partition has replayed its tail (reached the end offset seen at restore) or
-   * when a generation is asked for, whichever comes first; then cleared.
+   * Starts writing the claim now (its state was taken at restore): called when a generation is
+   * asked for, since generations wait behind the claim. Without it, the claim starts once every
+   * partition restored with this one is done with its tail.
    */
   startClaim: (() => void) | undefined;
+  /**
+   * Tells the claims of the restore that this partition is done with its tail (it reached the end
+   * offset seen at restore, or it was revoked). Set until then.
+   */
+  tailDone: (() => void) | undefined;
 }
 
 /**

@@ -108,14 +108,23 @@ export class PartitionRestorer {
       logger,
     });
     const failed: Ownership<PartitionState>[] = [];
+    // The claims of this restore are written once every partition restored here has replayed its
+    // tail (or left): encoding whole states must not delay the others' replay.
+    const tails = pending.map(() => gate());
+    const allTails = Promise.all(tails.map((tail) => tail.opened));
     await Promise.all(
-      pending.map(async (ownership) => {
+      pending.map(async (ownership, index) => {
+        const tail = tails[index] ?? gate();
         const result = restored.get(ownership.partition);
-        if (result === undefined || !this.current(ownership)) return;
+        if (result === undefined || !this.current(ownership)) {
+          tail.open();
+          return;
+        }
         try {
-          await this.goLive(ownership, result, ends.get(ownership.partition) ?? 0, performance.now() - started);
+          await this.goLive(ownership, result, { endOffset: ends.get(ownership.partition) ?? 0, restoreMs: performance.now() - started, tailDone: tail.open, allTailsDone: allTails });
         } catch (error) {
-          logger.warn({ err: error, partition: ownership.partition }, "claiming the partition failed; retrying");
+          tail.open();
+          logger.warn({ err: error, partition: ownership.partition }, "taking the restored partition live failed; retrying");
           failed.push(ownership);
         }
       }),
@@ -123,12 +132,8 @@ export class PartitionRestorer {
     return failed;
   }
 
-  private async goLive(
-    ownership: Ownership<PartitionState>,
-    restored: RestoredPartition,
-    endOffset: number,
-    restoreMs: number,
-  ): Promise<void> {
+  private async goLive(ownership: Ownership<PartitionState>, restored: RestoredPartition, live: GoLiveOptions): Promise<void> {
+    const { endOffset, restoreMs } = live;
     const { metrics, recordsTopic } = this.options;
     const partition = ownership.partition;
     const writer = SnapshotWriter.create({
@@ -142,15 +147,12 @@ export class PartitionRestorer {
     });
     // The claim (a full generation of the restored state under a new epoch) fences every older
     // writer. Its state is taken now, before a single record is applied; it is written once the
-    // partition has replayed its tail (the store is append-only), so that encoding the whole state
-    // does not delay the restart. Until it lands a restore still finds the previous owner's
-    // generation, a real state with its resume offset; if it fails, the next generation is written
-    // in full and claims instead.
-    let startClaim: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => {
-      startClaim = resolve;
-    });
-    writer.claim({ after: released }).then(
+    // partitions restored with this one have replayed their tails (the store is append-only), or
+    // when this partition's first generation is due, so that encoding whole states does not delay
+    // the restart. Until it lands a restore still finds the previous owner's generation, a real
+    // state with its resume offset; if it fails, the next generation is written in full and claims.
+    const claimDue = gate();
+    writer.claim({ after: Promise.race([claimDue.opened, live.allTailsDone]) }).then(
       (claim) => this.options.emit({ type: "claimed", partition, token: ownership.token, epoch: claim.epoch, generation: claim.generation, durationMs: Math.round(claim.durationMs) }),
       (error: unknown) => this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead"),
     );
@@ -180,11 +182,15 @@ export class PartitionRestorer {
       snapshotDetailCount: restored.detailCount,
       sinceSnapshot: 0,
       lastSnapshotAtMs: Date.now(),
-      startClaim: resumeOffset >= endOffset ? undefined : startClaim,
+      startClaim: claimDue.open,
+      tailDone: resumeOffset >= endOffset ? undefined : live.tailDone,
     };
-    if (state.startClaim === undefined) startClaim();
+    if (state.tailDone === undefined) live.tailDone();
     const consumer = this.options.consumer();
-    if (consumer === undefined || !this.options.ownership.goLive(partition, ownership.token, state)) return;
+    if (consumer === undefined || !this.options.ownership.goLive(partition, ownership.token, state)) {
+      live.tailDone();
+      return;
+    }
     metrics.restoreDuration.observe(restoreMs / 1000);
     metrics.restoreBytes.inc(restored.bytesRead);
     metrics.restores.inc({ result: restored.found ? "snapshot" : "empty" });
@@ -225,6 +231,26 @@ export class PartitionRestorer {
     if (this.snapshotTopic === undefined) throw new Error("the snapshot topic is not known yet");
     return this.snapshotTopic;
   }
+}
+
+/** What {@link PartitionRestorer.goLive} needs besides the restored partition. */
+interface GoLiveOptions {
+  /** The partition's end offset seen before the restore (the tail ends there). */
+  readonly endOffset: number;
+  readonly restoreMs: number;
+  /** Tells the restore's claims that this partition is done with its tail. */
+  readonly tailDone: () => void;
+  /** Settles once every partition of the restore is done with its tail. */
+  readonly allTailsDone: Promise<unknown>;
+}
+
+/** A promise opened once, from outside. */
+function gate(): { readonly opened: Promise<void>; readonly open: () => void } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -66,9 +66,13 @@ export class SnapshotScheduler {
     this.requested.clear();
   }
 
-  /** The every-M-records trigger, after each applied batch; and the claim's, once the tail is replayed. */
+  /** The every-M-records trigger, after each applied batch; and the end of the partition's tail (see PartitionState.tailDone). */
   afterBatch(state: PartitionState): void {
-    if (state.startClaim !== undefined && state.nextOffset >= state.restore.endOffset) startClaim(state);
+    if (state.tailDone !== undefined && state.nextOffset >= state.restore.endOffset) {
+      const done = state.tailDone;
+      state.tailDone = undefined;
+      done();
+    }
     if (state.sinceSnapshot >= this.options.everyRecords) this.request(state.partition);
   }
 

@@ -211,16 +211,17 @@ export interface Selection<S> {
 /**
  * The restore rule: takes the partition's manifests newest first (higher epoch, then higher
  * generation) and returns the first whose chunks are all present with matching checksums and whose
- * state, rebuilt into a fresh store from `createStatistics`, matches the manifest's detail count
- * and totals. Older or broken ones are passed over (reported in `rejected`).
+ * state, rebuilt into a fresh store from `createStatistics` (given the manifest, so that the store
+ * can be sized for it), matches the manifest's detail count and totals. Older or broken ones are
+ * passed over (reported in `rejected`).
  */
-export function selectGeneration<S extends DetailStatistics>(log: PartitionLog, createStatistics: () => S): Selection<S> {
+export function selectGeneration<S extends DetailStatistics>(log: PartitionLog, createStatistics: (manifest: SnapshotManifest) => S): Selection<S> {
   const { candidates, rejected: undecodable } = manifestCandidates(log);
   const rejected: RejectedGeneration[] = [];
   for (const { key, manifest } of candidates) {
     try {
       const chunks = verifyChunks(manifest, log.values);
-      const statistics = createStatistics();
+      const statistics = createStatistics(manifest);
       applyGeneration({ target: statistics, manifest, chunks, fromCount: 0 });
       const bytes = (log.values.get(key)?.length ?? 0) + chunks.reduce((sum, chunk) => sum + chunk.length, 0);
       return { chosen: { key, manifest, statistics, bytes }, rejected: [...rejected, ...undecodable] };
@@ -229,6 +230,14 @@ export function selectGeneration<S extends DetailStatistics>(log: PartitionLog, 
     }
   }
   return { chosen: undefined, rejected: [...rejected, ...undecodable] };
+}
+
+/**
+ * Detail rows to allocate for a store rebuilt from `manifest`: its details and room to grow (an
+ * owner goes on applying), so that neither the rebuild nor the first records resize the store.
+ */
+export function capacityFor(manifest: SnapshotManifest): number {
+  return manifest.detailCount + Math.max(1024, Math.ceil(manifest.detailCount / 8));
 }
 
 /** Keys of the partition that hold a value but are not part of `manifest` (all of them when it is `undefined`). */

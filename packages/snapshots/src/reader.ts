@@ -2,7 +2,7 @@ import { RequestStatistics, type RequestStatisticsOptions } from "@usage-ledger/
 import type { DetailColumns, SnapshotKind, SnapshotManifest } from "@usage-ledger/wire";
 import type { Kafka } from "kafkajs";
 import { errorMessage, SnapshotError } from "./errors";
-import { applyGeneration, compareManifests, manifestCandidates, selectGeneration, verifyChunks } from "./generation";
+import { applyGeneration, capacityFor, compareManifests, manifestCandidates, selectGeneration, verifyChunks } from "./generation";
 import { snapshotPartitionFor } from "./keys";
 import { openSnapshotLog, type SnapshotLog } from "./log-reader";
 import { silentLogger, type SnapshotLogger } from "./logger";
@@ -125,7 +125,7 @@ export class SnapshotReader {
     const { logs, bytesRead } = await readPartitionLogs({ ...this.options, logger: this.logger });
     this.views.clear();
     for (const log of logs.values()) {
-      const selection = selectGeneration(log, () => this.newStatistics());
+      const selection = selectGeneration(log, (manifest) => this.newStatistics(capacityFor(manifest)));
       this.logRejections(log, selection.rejected);
       if (selection.chosen !== undefined) this.views.set(log.partition, view(selection.chosen.manifest, selection.chosen.statistics));
     }
@@ -279,7 +279,7 @@ export class SnapshotReader {
         this.logger.warn({ err: error, partition: log.partition, key: newest.key }, `snapshot reader: generation not applied incrementally (${errorMessage(error)}); rebuilding`);
       }
     }
-    const selection = selectGeneration(log, () => this.newStatistics());
+    const selection = selectGeneration(log, (manifest) => this.newStatistics(capacityFor(manifest)));
     this.logRejections(log, selection.rejected);
     const chosen = selection.chosen;
     if (chosen === undefined) {
@@ -302,8 +302,8 @@ export class SnapshotReader {
     }
   }
 
-  private newStatistics(): RequestStatistics {
-    return new RequestStatistics(this.options.statisticsOptions);
+  private newStatistics(initialCapacity?: number): RequestStatistics {
+    return new RequestStatistics(initialCapacity === undefined ? this.options.statisticsOptions : { initialCapacity, ...this.options.statisticsOptions });
   }
 
   private checkOpen(): void {

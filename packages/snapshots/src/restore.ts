@@ -2,7 +2,7 @@ import { RequestStatistics, type RequestStatisticsOptions } from "@usage-ledger/
 import type { SnapshotManifest } from "@usage-ledger/wire";
 import type { Kafka } from "kafkajs";
 import { SnapshotError } from "./errors";
-import { fenceOf, orphanKeys, selectGeneration, type Fence, type PartitionLog, type RejectedGeneration } from "./generation";
+import { capacityFor, fenceOf, orphanKeys, selectGeneration, type Fence, type PartitionLog, type RejectedGeneration } from "./generation";
 import { isTopicName, parseSnapshotKey, snapshotPartitionFor } from "./keys";
 import { openSnapshotLog, type LogRecord } from "./log-reader";
 import { silentLogger, type SnapshotLogger } from "./logger";
@@ -187,7 +187,7 @@ function emptyLog(sourceTopic: string, partition: number): ScannedLog {
 
 /** The restore rule applied to one partition's log (durationMs left 0). */
 export function restoreFromLog(log: ScannedLog, statisticsOptions: RequestStatisticsOptions | undefined, logger: SnapshotLogger): RestoredPartition {
-  const selection = selectGeneration(log, () => new RequestStatistics(statisticsOptions));
+  const selection = selectGeneration(log, (manifest) => new RequestStatistics({ initialCapacity: capacityFor(manifest), ...statisticsOptions }));
   const chosen = selection.chosen;
   const statistics = chosen?.statistics ?? new RequestStatistics(statisticsOptions);
   for (const rejected of selection.rejected) {

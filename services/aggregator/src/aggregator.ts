@@ -199,6 +199,8 @@ class AggregatorService implements Aggregator {
   private readonly scheduler: SnapshotScheduler;
   private readonly restorer: PartitionRestorer;
   private readonly fleet: FleetView;
+  /** True once the fleet view's follower was started (see startFollowing). */
+  private following = false;
   private readonly clock: Clock;
   private readonly restores: RestoreReport[] = [];
   private lifecycle: Lifecycle = "created";
@@ -333,7 +335,6 @@ class AggregatorService implements Aggregator {
     const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     await producer.connect();
     this.producer = producer;
-    this.fleet.start();
     await this.startConsumer();
     this.scheduler.start();
     this.commitTimer = setInterval(() => void this.commitPositions(), COMMIT_INTERVAL_MS);
@@ -520,6 +521,7 @@ class AggregatorService implements Aggregator {
   }
 
   private emit(event: AggregatorEvent): void {
+    if (event.type === "joined") this.startFollowing();
     if (event.type === "joined" || event.type === "revoked") this.fleet.ownershipChanged();
     if (event.type === "applied") this.logger.debug(event, "batch applied");
     else this.logger.info(event, event.type);
@@ -528,6 +530,21 @@ class AggregatorService implements Aggregator {
     } catch (error) {
       this.logger.warn({ err: error }, "onEvent listener threw");
     }
+  }
+
+  /**
+   * Starts the fleet view's follower once, after the restores of the first assignment: they read
+   * the snapshot topic too, and a restart should not read it twice at once.
+   */
+  private startFollowing(): void {
+    if (this.following) return;
+    this.following = true;
+    // The join's restores are started right after its "joined" event.
+    setImmediate(() => {
+      void this.restorer.idle().then(() => {
+        if (this.lifecycle === "starting" || this.lifecycle === "running") this.fleet.start();
+      });
+    });
   }
 
   private requireProducer(): Producer {

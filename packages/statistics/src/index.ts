@@ -23,6 +23,7 @@ export {
   dayKey,
   hour,
   isZeroTimestamp,
+  timestampFieldsProblem,
   timestampProblem,
   toUtc,
   validateTimestamp,

@@ -1,4 +1,4 @@
-import { timestampProblem, type Timestamp, type UsageRecord, type UsageRecordExtra } from "@usage-ledger/statistics";
+import { timestampFieldsProblem, type Timestamp, type UsageRecord, type UsageRecordExtra } from "@usage-ledger/statistics";
 import { AvroReader, FALL_BACK, HEADER_BYTES, asBuffer, fingerprintWords, hasHeader } from "./avro-reader";
 import { StringInterner } from "./string-interner";
 import { MAX_STATUS_CODE, STRING_LIMITS, validateUsageRecord } from "./validation";
@@ -107,11 +107,14 @@ export class FastUsageRecordDecoder {
 /** The record of the body; leaves `r.plain` true only when the cheap checks prove it valid (see {@link validateUsageRecord}). */
 function readBody(r: AvroReader): UsageRecord {
   let timestamp: Timestamp | undefined;
+  let timestampValid = true;
   if (r.present()) {
     const epochSeconds = r.long();
     const nanos = r.int();
     const offsetSeconds = r.int();
     timestamp = { epochSeconds, nanos, offsetSeconds };
+    // Checked on the numbers read, not through the new object (the same check as timestampProblem).
+    timestampValid = timestampFieldsProblem(epochSeconds, nanos, offsetSeconds) === undefined;
   }
   const latencyMs = r.long();
   const ttftMs = r.optionalLong();
@@ -192,6 +195,6 @@ function readBody(r: AvroReader): UsageRecord {
     (ttftMs === undefined || ttftMs >= 0) &&
     (cacheReadTokens === undefined || cacheReadTokens >= 0) &&
     (cacheCreationTokens === undefined || cacheCreationTokens >= 0) &&
-    (timestamp === undefined || timestampProblem(timestamp) === undefined);
+    timestampValid;
   return record;
 }

@@ -85,6 +85,13 @@ function expectArray(columns: DetailColumns, name: keyof DetailColumns, type: Ar
  * `STATS_INVALID_COLUMNS`.
  */
 export function validateDetailColumns(columns: DetailColumns): void {
+  // One fused pass proves the common, valid case; the column-by-column check below names the
+  // first problem of a batch that fails it (and is the reference: both accept the same batches).
+  if (!columnsValid(columns)) checkColumns(columns);
+}
+
+/** The column-by-column check of {@link validateDetailColumns}: throws at the first problem. */
+function checkColumns(columns: DetailColumns): void {
   if (typeof columns !== "object" || columns === null) fail("not an object");
   const { count, strings } = columns;
   if (!Number.isSafeInteger(count) || count < 0) fail("count is not a non-negative integer");
@@ -117,6 +124,61 @@ export function validateDetailColumns(columns: DetailColumns): void {
     const problem = timestampFieldsProblem(epochSeconds[row]!, nanos[row]!, offsetSeconds[row]!);
     if (problem !== undefined) fail(`timestamp of row ${row}: ${problem}`);
   }
+}
+
+/**
+ * True when the batch passes every check of {@link checkColumns}, in one pass over the rows with
+ * the columns held in locals; false at the first doubt (the caller then runs the full check).
+ */
+function columnsValid(columns: DetailColumns): boolean {
+  if (typeof columns !== "object" || columns === null) return false;
+  const { count, strings } = columns;
+  if (!Number.isSafeInteger(count) || count < 0 || !Array.isArray(strings)) return false;
+  for (let i = 0; i < strings.length; i++) if (typeof strings[i] !== "string") return false;
+  const { api, model, source, authIndex, epochSeconds, nanos, offsetSeconds, failed } = columns;
+  const { latencyMs, inputTokens, outputTokens, reasoningTokens, cachedTokens, totalTokens } = columns;
+  const typed =
+    api instanceof Uint32Array &&
+    model instanceof Uint32Array &&
+    source instanceof Uint32Array &&
+    authIndex instanceof Uint32Array &&
+    epochSeconds instanceof Float64Array &&
+    nanos instanceof Int32Array &&
+    offsetSeconds instanceof Int32Array &&
+    failed instanceof Uint8Array &&
+    latencyMs instanceof Float64Array &&
+    inputTokens instanceof Float64Array &&
+    outputTokens instanceof Float64Array &&
+    reasoningTokens instanceof Float64Array &&
+    cachedTokens instanceof Float64Array &&
+    totalTokens instanceof Float64Array;
+  if (!typed) return false;
+  for (const column of [api, model, source, authIndex, epochSeconds, nanos, offsetSeconds, failed, latencyMs, inputTokens, outputTokens, reasoningTokens, cachedTokens, totalTokens]) {
+    if (column.length < count) return false;
+  }
+  const tableSize = strings.length;
+  for (let row = 0; row < count; row++) {
+    if (api[row]! >= tableSize || model[row]! >= tableSize || source[row]! >= tableSize || authIndex[row]! >= tableSize) return false;
+    const input = inputTokens[row]!;
+    const output = outputTokens[row]!;
+    const reasoning = reasoningTokens[row]!;
+    const cached = cachedTokens[row]!;
+    const total = totalTokens[row]!;
+    if (
+      !Number.isSafeInteger(latencyMs[row]) ||
+      !Number.isSafeInteger(input) ||
+      !Number.isSafeInteger(output) ||
+      !Number.isSafeInteger(reasoning) ||
+      !Number.isSafeInteger(cached) ||
+      !Number.isSafeInteger(total) ||
+      failed[row]! > 1 ||
+      !Number.isSafeInteger(normaliseTotal(input, output, reasoning, cached, total)) ||
+      timestampFieldsProblem(epochSeconds[row]!, nanos[row]!, offsetSeconds[row]!) !== undefined
+    ) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Rows `[start, end)` of a batch as views (no copy); the string table is shared, so a slice may carry strings it does not use. */

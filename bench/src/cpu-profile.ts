@@ -68,7 +68,7 @@ export const AGGREGATOR_STAGES: readonly Stage[] = [
   { label: "V8 garbage collector", matches: (name) => name === "(garbage collector)" },
   { label: "idle (waiting for the broker)", matches: (name) => name === "(idle)" },
   {
-    label: "fleet view re-reading the snapshot topic (packages/snapshots reader.ts via services/aggregator fleet-view.ts)",
+    label: "fleet view following the snapshot topic (packages/snapshots reader.ts via services/aggregator fleet-view.ts)",
     matches: (_name, path) => path.endsWith("packages/snapshots/src/reader.ts"),
   },
   {

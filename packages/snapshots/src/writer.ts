@@ -124,7 +124,9 @@ export class SnapshotWriter {
   private readonly logger: SnapshotLogger;
   private readonly beforeManifest: SnapshotWriterOptions["beforeManifest"];
   private nextGeneration: number;
-  private claimAsked = false;
+  /** The claim: not asked, waiting for its `after`, being written (or written or failed), or abandoned. */
+  private claimPhase: "none" | "waiting" | "writing" | "abandoned" = "none";
+  private abandon: (() => void) | undefined;
   /** True once a generation of this writer's epoch is in force (the claim, or the generation after a failed claim). */
   private claimed = false;
   /** The generation in force: its number, chunks and detail count. */
@@ -188,24 +190,50 @@ export class SnapshotWriter {
    */
   async claim(options: ClaimOptions = {}): Promise<GenerationReport> {
     const { statistics } = this.restored;
-    if (this.claimAsked) throw invalid("claim() was already called");
+    if (this.claimPhase !== "none") throw invalid("claim() was already called");
     if (statistics.detailCount !== this.restored.detailCount) {
       throw invalid("claim() must come before anything is applied to the restored statistics");
     }
-    this.claimAsked = true;
+    this.claimPhase = "waiting";
     const state = { statistics, count: statistics.detailCount, totals: statistics.totals() };
     for (const key of this.restored.orphanKeys) this.garbage.add(key);
     if (this.restored.manifestKey !== undefined) this.garbage.add(this.restored.manifestKey);
     for (const ref of this.restored.manifest?.chunks ?? []) this.garbage.add(ref.key);
+    const abandoned = new Promise<void>((resolve) => {
+      this.abandon = resolve;
+    });
     return this.serialise(async () => {
-      await Promise.resolve(options.after).then(
-        () => undefined,
-        () => undefined,
-      );
+      await Promise.race([
+        Promise.resolve(options.after).then(
+          () => undefined,
+          () => undefined,
+        ),
+        abandoned,
+      ]);
+      if (this.claimPhase === "abandoned") {
+        throw new SnapshotError("SNAPSHOT_CLAIM_ABANDONED", `the claim of ${this.sourceTopic}/${String(this.partition)} was abandoned before it was written; nothing was written`);
+      }
+      this.claimPhase = "writing";
       const report = await this.write(state, this.restored.resumeOffset, "full");
       this.claimed = true;
       return report;
     });
+  }
+
+  /**
+   * Gives up a claim that has not started to be written (it still waits for `after`): the owner
+   * lost the partition meanwhile, and a new owner may restore before anything of it would land, so
+   * nothing must be written under this epoch any more. Returns true when the claim is (now or
+   * already) abandoned; `claim()` then rejects with `SNAPSHOT_CLAIM_ABANDONED` and every later
+   * `writeGeneration` with `SNAPSHOT_NOT_CLAIMED`. Returns false when there is no waiting claim
+   * (none asked, or it is being written or done).
+   */
+  abandonClaim(): boolean {
+    if (this.claimPhase === "abandoned") return true;
+    if (this.claimPhase !== "waiting") return false;
+    this.claimPhase = "abandoned";
+    this.abandon?.();
+    return true;
   }
 
   /**
@@ -223,7 +251,8 @@ export class SnapshotWriter {
     const state = { statistics, count, totals: statistics.totals() };
     const resumeOffset = offsetText(options.resumeOffset);
     return this.serialise(async () => {
-      if (!this.claimAsked) throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "claim() must be called before writeGeneration()");
+      if (this.claimPhase === "none") throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "claim() must be called before writeGeneration()");
+      if (this.claimPhase === "abandoned") throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "the claim was abandoned: this writer writes nothing more");
       const written = this.detailsWritten;
       if (count < written && options.full !== true) {
         throw new SnapshotError("SNAPSHOT_NOT_APPEND_ONLY", `the statistics hold ${String(count)} details, fewer than the ${String(written)} already written`);

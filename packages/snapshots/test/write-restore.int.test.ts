@@ -163,6 +163,32 @@ describe("writing and restoring generations", () => {
     expect(next.kind).toBe("incremental");
   });
 
+  it("gives up a claim that has not been written: nothing lands under its epoch, and the writer writes nothing more", async () => {
+    const sourceTopic = `${fx.sourceTopic}-abandon`;
+    const restoreIt = () => restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0, logger: fx.logger });
+    const first = await restoreIt();
+    const firstWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: first });
+    await firstWriter.claim();
+    fillStatistics({ count: 3_000, seed: 410, into: first.statistics });
+    await firstWriter.writeGeneration({ statistics: first.statistics, resumeOffset: 3_000 });
+    expect(firstWriter.abandonClaim()).toBe(false);
+
+    const second = await restoreIt();
+    const secondWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: second });
+    const never = new Promise<void>(() => undefined);
+    const claiming = secondWriter.claim({ after: never });
+    fillStatistics({ count: 500, seed: 411, start: 3_000, into: second.statistics });
+    expect(secondWriter.abandonClaim()).toBe(true);
+    expect(secondWriter.abandonClaim()).toBe(true);
+    await expect(claiming).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_CLAIM_ABANDONED"));
+    await expect(secondWriter.writeGeneration({ statistics: second.statistics, resumeOffset: 3_500 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_NOT_CLAIMED"),
+    );
+    // Nothing of the second writer's epoch exists: the next restore finds the first writer's generation and fence.
+    const third = await restoreIt();
+    expect(third).toMatchObject({ found: true, epoch: 0, resumeOffset: "3000", detailCount: 3_000, fence: { epoch: 0 } });
+  });
+
   it("fails with SNAPSHOT_TOPIC_MISSING for a topic that does not exist", async () => {
     await expect(
       restorePartition({ kafka: fx.kafka, topic: `${fx.topic.name}-missing`, sourceTopic: fx.sourceTopic, partition: 0 }),

@@ -157,7 +157,11 @@ export class PartitionCoordinator {
     const tailDone = state?.tailDone;
     if (state !== undefined) state.tailDone = undefined;
     tailDone?.();
-    if (ownership.phase === "live" && state !== undefined && !this.options.stopped()) {
+    // Its own claim, if not written yet, is given up with everything after it: a new owner may
+    // restore before any of it lands and take the same epoch. The next owner replays from the
+    // generation this instance restored.
+    const claimAbandoned = state?.writer.abandonClaim() === true;
+    if (ownership.phase === "live" && state !== undefined && !this.options.stopped() && !claimAbandoned) {
       // writeFinal never rejects: failures are logged and reported as events.
       void this.options.scheduler.writeFinal(state);
     }

@@ -1,6 +1,6 @@
 import type { Admin, Consumer, Kafka, Producer, ProducerRecord } from "kafkajs";
 import type { Logger } from "pino";
-import { restorePartitions, SnapshotWriter } from "@usage-ledger/snapshots";
+import { isSnapshotError, restorePartitions, SnapshotWriter } from "@usage-ledger/snapshots";
 import type { RestoredPartition, SnapshotTopic } from "@usage-ledger/snapshots";
 import type { AggregatorMetrics } from "../metrics";
 import type { Ownership, PartitionOwnership } from "../partition-ownership";
@@ -154,7 +154,10 @@ export class PartitionRestorer {
     const claimDue = gate();
     writer.claim({ after: Promise.race([claimDue.opened, live.allTailsDone]) }).then(
       (claim) => this.options.emit({ type: "claimed", partition, token: ownership.token, epoch: claim.epoch, generation: claim.generation, durationMs: Math.round(claim.durationMs) }),
-      (error: unknown) => this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead"),
+      (error: unknown) => {
+        if (isSnapshotError(error, "SNAPSHOT_CLAIM_ABANDONED")) this.options.logger.info({ partition }, "the partition was lost before its claim was written; the claim was given up");
+        else this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead");
+      },
     );
     const resumeOffset = Number(restored.resumeOffset);
     const report: RestoreReport = {
@@ -188,6 +191,8 @@ export class PartitionRestorer {
     if (state.tailDone === undefined) live.tailDone();
     const consumer = this.options.consumer();
     if (consumer === undefined || !this.options.ownership.goLive(partition, ownership.token, state)) {
+      // Lost before it went live: nothing is written under this epoch.
+      writer.abandonClaim();
       live.tailDone();
       return;
     }

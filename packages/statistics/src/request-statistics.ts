@@ -7,7 +7,7 @@ import { type ParsedSnapshot, parseStatisticsSnapshot } from "./import-parse";
 import { type StatisticsLogger, silentLogger } from "./logger";
 import type { MergeResult, SnapshotOptions, StatisticsSnapshot, StatisticsTotals } from "./snapshot-types";
 import { CACHED, INPUT, LATENCY, OUTPUT, REASONING, TOTAL } from "./row-chunks";
-import { buildSnapshot, writeSnapshotJson } from "./snapshot-view";
+import { buildSnapshot, snapshotJsonChunks, writeSnapshotJson } from "./snapshot-view";
 import {
   type Clock,
   createSystemClock,
@@ -471,6 +471,15 @@ export class RequestStatistics {
   /** `snapshotJson` handed out in chunks of about 64 KiB (for streaming a large snapshot). */
   writeSnapshotJson(write: (chunk: string) => void, options: SnapshotOptions = {}): void {
     writeSnapshotJson(this.store, write, options);
+  }
+
+  /**
+   * `snapshotJson` as a lazy sequence of chunks of about 64 KiB, for a caller that yields between
+   * chunks (a server streaming a large snapshot without blocking). The snapshot is the state at the
+   * first chunk: records applied or details merged while the rest is drawn do not show in it.
+   */
+  snapshotJsonChunks(options: SnapshotOptions = {}): Generator<string, void, undefined> {
+    return snapshotJsonChunks(this.store, options);
   }
 
   /** The global counters. */

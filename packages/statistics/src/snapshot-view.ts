@@ -274,26 +274,42 @@ class TimestampBytes {
  * detail's `latency_ms`), in chunks of about 64 KiB, to `write`.
  */
 export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => void, options: SnapshotOptions = {}): void {
+  for (const chunk of snapshotJsonChunks(store, options)) write(chunk);
+}
+
+/**
+ * {@link writeSnapshotJson} as a lazy sequence of chunks of about 64 KiB. Everything the JSON says
+ * is fixed when the first chunk is asked for (the rows, every counter, the buckets), and rows never
+ * change once stored, so records added while the chunks are drawn do not show: the whole sequence is
+ * the store as it was then.
+ */
+export function* snapshotJsonChunks(store: DetailStore, options: SnapshotOptions = {}): Generator<string, void, undefined> {
   const order = orderRows(store, options);
+  const views = apiViews(store);
+  const apiTotals = views.map((api) => `:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`);
+  const groupRequests = store.groupRequests.slice();
+  const groupTokens = store.groupTokens.slice();
+  const { days, hours } = buckets(store);
   const timestamps = new TimestampBytes();
   const strings = store.strings;
   const rows = store.rows;
-  const out = new JsonBytes(write);
+  const pending: string[] = [];
+  const out = new JsonBytes((chunk) => pending.push(chunk));
   out.ascii(
     `{"total_requests":${store.totalRequests},"success_count":${store.successCount},"failure_count":${store.failureCount},"total_tokens":${store.totalTokens},"apis":{`,
   );
   let firstApi = true;
-  for (const api of apiViews(store)) {
+  for (const [index, api] of views.entries()) {
     if (!firstApi) out.ascii(",");
     firstApi = false;
     out.bytes(strings.jsonBytesOf(api.entry.nameId));
-    out.ascii(`:{"total_requests":${api.entry.totalRequests},"total_tokens":${api.entry.totalTokens},"models":{`);
+    out.ascii(apiTotals[index]!);
     let firstModel = true;
     for (const model of api.models) {
       if (!firstModel) out.ascii(",");
       firstModel = false;
       out.bytes(strings.jsonBytesOf(model.nameId));
-      out.ascii(`:{"total_requests":${store.groupRequests[model.group]!},"total_tokens":${store.groupTokens[model.group]!},"details":[`);
+      out.ascii(`:{"total_requests":${groupRequests[model.group]!},"total_tokens":${groupTokens[model.group]!},"details":[`);
       const begin = order.start[model.group]!;
       const end = order.start[model.group + 1]!;
       for (let i = begin; i < end; i++) {
@@ -323,12 +339,13 @@ export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => 
         out.int(rows.wideAt(chunk, base + TOTAL, row, TOTAL));
         out.bytes((offsetAndFailed & 1) === 1 ? FAILED_TRUE : FAILED_FALSE);
         out.maybeFlush();
+        if (pending.length > 0) yield* pending.splice(0);
       }
       out.ascii("]}");
     }
     out.ascii("}}");
+    if (pending.length > 0) yield* pending.splice(0);
   }
-  const { days, hours } = buckets(store);
   const map = (entries: readonly { key: string }[], value: (index: number) => number): string =>
     `{${entries.map((entry, index) => `"${entry.key}":${value(index)}`).join(",")}}`;
   out.ascii(`},"requests_by_day":${map(days, (i) => days[i]!.requests)}`);
@@ -336,4 +353,5 @@ export function writeSnapshotJson(store: DetailStore, write: (chunk: string) => 
   out.ascii(`,"tokens_by_day":${map(days, (i) => days[i]!.tokens)}`);
   out.ascii(`,"tokens_by_hour":${map(hours, (i) => hours[i]!.tokens)}}`);
   out.flush();
+  yield* pending.splice(0);
 }

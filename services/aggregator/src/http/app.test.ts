@@ -207,6 +207,52 @@ describe("GET /v0/management/usage/export", () => {
   });
 });
 
+describe("a large snapshot is streamed without stopping the server", () => {
+  it("answers other requests and takes records meanwhile; the body is the state at the request", async () => {
+    const { call, ledger } = await harness();
+    for (let i = 0; i < 20_000; i++) {
+      ledger.add(record({ timestamp: { epochSeconds: 1_768_000_000 + i, nanos: i, offsetSeconds: 0 }, apiKey: `sk-${i % 7}` }));
+    }
+    const expected = `{"version":1,"exported_at":"2026-02-03T04:05:06.7Z","usage":${ledger.statistics.snapshotJson()}}`;
+    // Records the number of records added meanwhile at each chunk the server draws.
+    const drawnAfter: number[] = [];
+    const draw = ledger.statistics.snapshotJsonChunks.bind(ledger.statistics);
+    ledger.statistics.snapshotJsonChunks = function* (options) {
+      for (const chunk of draw(options)) {
+        drawnAfter.push(addedWhileStreaming);
+        yield chunk;
+      }
+    };
+    let addedWhileStreaming = 0;
+    let finished = false;
+    const large = call({ method: "GET", url: "/v0/management/usage/export", headers: auth }).then((response) => {
+      finished = true;
+      return response;
+    });
+    let answeredWhileStreaming = 0;
+    while (!finished) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (finished) break;
+      ledger.add(record({ timestamp: { epochSeconds: 1_769_000_000 + addedWhileStreaming, nanos: 0, offsetSeconds: 0 }, apiKey: "sk-late" }));
+      addedWhileStreaming++;
+      if (answeredWhileStreaming === 0) {
+        const small = await call({ method: "GET", url: "/v0/management/usage?details=false", headers: auth });
+        expect(small.statusCode).toBe(200);
+        if (!finished) answeredWhileStreaming++;
+      }
+    }
+    const response = await large;
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe(expected);
+    expect(addedWhileStreaming).toBeGreaterThan(0);
+    expect(answeredWhileStreaming).toBe(1);
+    // The chunks were drawn one at a time, records being applied in between.
+    expect(drawnAfter.length).toBeGreaterThan(10);
+    expect(drawnAfter.at(-1)).toBeGreaterThan(0);
+    expect(ledger.statistics.snapshotJson()).toContain('"sk-late"');
+  });
+});
+
 describe("POST /v0/management/usage/import", () => {
   async function exportOf(records: UsageRecord[]): Promise<string> {
     const source = await harness();

@@ -18,23 +18,39 @@ const JSON_TYPE = "application/json; charset=utf-8";
 // Go's json.Unmarshal rejects a byte-order mark; TextDecoder would silently drop it.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** Bodies up to this many UTF-16 units are sent as one string (with a Content-Length), larger ones streamed. */
+/** Bodies up to this many UTF-16 units are sent as one string (with a Content-Length); larger ones are streamed. */
 const ONE_PIECE = 4 * 1024 * 1024;
 
 /**
- * `prefix` + the statistics snapshot exactly as Go's encoding/json writes it + `suffix`. The snapshot
- * comes in chunks (writeSnapshotJson), so a snapshot beyond V8's largest string still goes out.
+ * `prefix` + the statistics snapshot exactly as Go's encoding/json writes it + `suffix`. The
+ * snapshot comes in chunks (`snapshotJsonChunks`, the state at the first chunk): a small one is
+ * sent as one string; a large one is streamed, drawing one chunk at a time and yielding to the event
+ * loop between chunks, so that a snapshot of millions of details neither stops ingest for seconds
+ * nor sits in memory whole (and may be larger than V8's largest string).
  */
 function snapshotBody(prefix: string, statistics: RequestStatistics, options: SnapshotOptions, suffix: string): string | Readable {
-  const chunks: string[] = [prefix];
+  const chunks = statistics.snapshotJsonChunks(options);
+  const head: string[] = [prefix];
   let length = prefix.length + suffix.length;
-  statistics.writeSnapshotJson((chunk) => {
-    chunks.push(chunk);
-    length += chunk.length;
-  }, options);
-  chunks.push(suffix);
-  if (length <= ONE_PIECE) return chunks.join("");
-  return Readable.from(chunks.map((chunk) => Buffer.from(chunk, "utf8")));
+  for (let next = chunks.next(); !next.done; next = chunks.next()) {
+    head.push(next.value);
+    length += next.value.length;
+    if (length > ONE_PIECE) return Readable.from(streamed(head, chunks, suffix));
+  }
+  head.push(suffix);
+  return head.join("");
+}
+
+/** The pieces drawn so far, then the rest of the chunks one at a time (a turn of the event loop each), then `suffix`. */
+async function* streamed(head: readonly string[], chunks: Iterator<string, void, undefined>, suffix: string): AsyncGenerator<Buffer, void, undefined> {
+  for (const piece of head) yield Buffer.from(piece, "utf8");
+  for (;;) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const next = chunks.next();
+    if (next.done === true) break;
+    yield Buffer.from(next.value, "utf8");
+  }
+  yield Buffer.from(suffix, "utf8");
 }
 
 /**

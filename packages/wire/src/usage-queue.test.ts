@@ -1,6 +1,6 @@
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { describe, expect, it } from "vitest";
-import { expectWireError } from "./test-support";
+import { EMPTY_RECORD, expectWireError } from "./test-support";
 import { classifyUsageQueueMessage, mapUsageQueuePayload, parseUsageQueueMessage } from "./usage-queue";
 import { decodeUsageRecord, encodeUsageRecord } from "./usage-record-codec";
 
@@ -84,21 +84,7 @@ describe("mapUsageQueuePayload", () => {
   });
 
   it("gives missing and null fields their defaults", () => {
-    const expected: UsageRecord = {
-      timestamp: undefined,
-      apiKey: "",
-      model: "",
-      provider: "",
-      endpoint: "",
-      source: "",
-      authIndex: "",
-      authId: "",
-      authType: "",
-      failed: false,
-      statusCode: 0,
-      latencyMs: 0,
-      tokens: { inputTokens: 0, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 },
-    };
+    const expected: UsageRecord = EMPTY_RECORD;
     expect(mapUsageQueuePayload({})).toStrictEqual(expected);
     expect(
       mapUsageQueuePayload({ timestamp: null, api_key: null, tokens: null, fail: null, failed: null, alias: null, latency_ms: null }),

@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Admin } from "kafkajs";
+import { describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import {
   aggregatorOptions,
   caughtUp,
-  deleteTopics,
   endOffsets,
   eventually,
   expectRestoredBeforeApplied,
   expectSameStatistics,
-  quietKafka,
   startAggregator,
-  testTopics,
+  useTestTopics,
 } from "./support/harness";
 import type { RunningAggregator } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords } from "./support/records";
@@ -19,19 +16,8 @@ import { groundTruth, makeRecords, publishRecords } from "./support/records";
 const brokers = inject("kafkaBrokers");
 
 describe("ingest exactness (issue 5, acceptance 1)", () => {
-  const topics = testTopics("exact");
-  let admin: Admin;
   let running: RunningAggregator | undefined;
-
-  beforeAll(async () => {
-    admin = quietKafka(brokers).admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await running?.aggregator.stop();
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
-  });
+  const { topics, admin } = useTestTopics(brokers, "exact", async () => running?.aggregator.stop());
 
   it("3 publishers, 200,000 records over 6 partitions, 5% re-sent: the statistics equal those of the distinct records", async () => {
     const groupId = uniqueName("exact");

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { Partitioners } from "kafkajs";
-import type { Admin, IHeaders, Producer } from "kafkajs";
+import type { IHeaders, Producer } from "kafkajs";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { statisticsKey } from "@usage-ledger/publisher";
 import type { UsageRecord } from "@usage-ledger/statistics";
@@ -18,12 +18,11 @@ import { DLQ_HEADERS } from "../src/index";
 import {
   aggregatorOptions,
   caughtUp,
-  deleteTopics,
   eventually,
   expectSameStatistics,
   quietKafka,
   startAggregator,
-  testTopics,
+  useTestTopics,
 } from "./support/harness";
 import type { RunningAggregator } from "./support/harness";
 import { groundTruth, makeRecords, seededRandom } from "./support/records";
@@ -139,23 +138,15 @@ function textHeaders(headers: IHeaders | undefined): Record<string, string> {
 }
 
 describe("poison records (issue 5, acceptance 2)", () => {
-  const topics = testTopics("poison");
-  let admin: Admin;
-  let producer: Producer;
   let running: RunningAggregator | undefined;
-
-  beforeAll(async () => {
-    const kafka = quietKafka(brokers);
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-  });
-  afterAll(async () => {
+  const { topics, kafka, admin } = useTestTopics(brokers, "poison", async () => {
     await running?.aggregator.stop();
     await producer.disconnect();
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
+  });
+  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+
+  beforeAll(async () => {
+    await producer.connect();
   });
 
   it("sends undecodable, unknown-fingerprint and invalid records to the DLQ with their reason, counts every valid one and carries on", async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Admin, Kafka } from "kafkajs";
+import { describe, expect, inject, it } from "vitest";
+import type { Kafka } from "kafkajs";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { restorePartitions } from "@usage-ledger/snapshots";
 import type { RestoreReport } from "../src/index";
@@ -7,7 +7,7 @@ import type { ChildConfig } from "./support/aggregator-child";
 import { childCaughtUp, spawnAggregatorChild } from "./support/child-process";
 import type { AggregatorChild } from "./support/child-process";
 import { snapshotDigest } from "./support/digest";
-import { deleteTopics, endOffsets, eventually, quietKafka, sleep, testTopics } from "./support/harness";
+import { endOffsets, eventually, sleep, useTestTopics } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords, seededRandom } from "./support/records";
 
 const brokers = inject("kafkaBrokers");
@@ -26,20 +26,8 @@ function restoresOf(child: AggregatorChild): readonly RestoreReport[] {
 }
 
 describe("crash recovery (issue 6, acceptance 1)", () => {
-  const topics = testTopics("crash");
-  const kafka = quietKafka(brokers);
-  let admin: Admin;
   const children: AggregatorChild[] = [];
-
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await Promise.all(children.map((child) => child.kill()));
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
-  });
+  const { topics, kafka, admin } = useTestTopics(brokers, "crash", () => Promise.all(children.map((child) => child.kill())));
 
   it("SIGKILLed at 5 random points during a stream and restarted each time: exact in the end, each restart replaying only the tail after its newest generation", async () => {
     const groupId = uniqueName("crash");

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Admin } from "kafkajs";
+import { describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { parseSnapshotKey, restorePartitions } from "@usage-ledger/snapshots";
 import type { ChildConfig } from "./support/aggregator-child";
 import { childCaughtUp, spawnAggregatorChild } from "./support/child-process";
 import type { AggregatorChild } from "./support/child-process";
 import { snapshotDigest } from "./support/digest";
-import { deleteTopics, endOffsets, eventually, quietKafka, sleep, testTopics } from "./support/harness";
+import { endOffsets, eventually, sleep, useTestTopics } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords } from "./support/records";
 import { latestValues, readSnapshotTopic } from "./support/snapshot-topic";
 
@@ -14,20 +13,8 @@ const brokers = inject("kafkaBrokers");
 const PARTITIONS = 2;
 
 describe("half-written generation (issue 6, acceptance 4)", () => {
-  const topics = testTopics("half");
-  const kafka = quietKafka(brokers);
-  let admin: Admin;
   const children: AggregatorChild[] = [];
-
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await Promise.all(children.map((child) => child.kill()));
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
-  });
+  const { topics, kafka, admin } = useTestTopics(brokers, "half", () => Promise.all(children.map((child) => child.kill())));
 
   it("a crash between a generation's chunks and its manifest leaves the previous generation in force; the orphans are tombstoned later", async () => {
     const groupId = uniqueName("half");

@@ -1,17 +1,14 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Admin } from "kafkajs";
+import { describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { SnapshotReader } from "@usage-ledger/snapshots";
 import { snapshotDigest } from "./support/digest";
 import {
   aggregatorOptions,
   caughtUp,
-  deleteTopics,
   eventually,
   expectSameStatistics,
-  quietKafka,
   startAggregator,
-  testTopics,
+  useTestTopics,
 } from "./support/harness";
 import type { RunningAggregator } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords } from "./support/records";
@@ -19,20 +16,8 @@ import { groundTruth, makeRecords, publishRecords } from "./support/records";
 const brokers = inject("kafkaBrokers");
 
 describe("downstream reader (issue 6, acceptance 6)", () => {
-  const topics = testTopics("reader");
-  const kafka = quietKafka(brokers);
-  let admin: Admin;
   const running: RunningAggregator[] = [];
-
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await Promise.all(running.map((instance) => instance.aggregator.stop()));
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
-  });
+  const { topics, kafka, admin } = useTestTopics(brokers, "reader", () => Promise.all(running.map((instance) => instance.aggregator.stop())));
 
   it("a SnapshotReader with no aggregator running rebuilds exactly the fleet statistics the aggregators held", async () => {
     const groupId = uniqueName("reader");

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Admin } from "kafkajs";
+import { describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { restorePartitions } from "@usage-ledger/snapshots";
 import type { AggregatorEvent } from "../src/index";
@@ -9,14 +8,12 @@ import type { AggregatorChild } from "./support/child-process";
 import {
   aggregatorOptions,
   caughtUp,
-  deleteTopics,
   endOffsets,
   eventually,
   expectRestoredBeforeApplied,
   expectSameStatistics,
-  quietKafka,
   startAggregator,
-  testTopics,
+  useTestTopics,
 } from "./support/harness";
 import type { RunningAggregator } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords } from "./support/records";
@@ -32,17 +29,9 @@ function restoredEvents(events: readonly AggregatorEvent[]): Restored[] {
 }
 
 describe("stale writer (issue 6, acceptance 3)", () => {
-  const topics = testTopics("stale");
-  const kafka = quietKafka(brokers);
-  let admin: Admin;
   let stale: AggregatorChild | undefined;
   let owner: RunningAggregator | undefined;
-
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
+  const { topics, kafka, admin } = useTestTopics(brokers, "stale", async () => {
     if (stale !== undefined) {
       try {
         process.kill(stale.pid, "SIGCONT");
@@ -52,8 +41,6 @@ describe("stale writer (issue 6, acceptance 3)", () => {
       await stale.kill();
     }
     await owner?.aggregator.stop();
-    await deleteTopics(brokers, topics);
-    await admin.disconnect();
   });
 
   it("an old owner paused (SIGSTOP) across a rebalance and resumed cannot regress the state the new owner restores", async () => {

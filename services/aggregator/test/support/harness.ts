@@ -2,7 +2,7 @@ import { Kafka, logLevel } from "kafkajs";
 import type { Admin } from "kafkajs";
 import pino from "pino";
 import type { Logger } from "pino";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import type { RequestStatistics } from "@usage-ledger/statistics";
 import { createAggregator } from "../../src/index";
@@ -33,6 +33,35 @@ export async function deleteTopics(brokers: string[], topics: TestTopics): Promi
   } finally {
     await admin.disconnect();
   }
+}
+
+/** What {@link useTestTopics} gives a test file. */
+export interface TopicsFixture {
+  readonly topics: TestTopics;
+  /** A quiet client of the test broker. */
+  readonly kafka: Kafka;
+  /** An admin client, connected before the file's tests and disconnected after. */
+  readonly admin: Admin;
+}
+
+/**
+ * The set-up most integration files share: fresh topic names, a quiet client and a connected admin.
+ * After the file's tests, `stopFirst` ends what the tests started (aggregators, child processes),
+ * then the topics are deleted and the admin disconnected. Call it in a `describe` body.
+ */
+export function useTestTopics(brokers: string[], prefix: string, stopFirst: () => Promise<unknown> = async () => undefined): TopicsFixture {
+  const topics = testTopics(prefix);
+  const kafka = quietKafka(brokers);
+  const admin = kafka.admin();
+  beforeAll(async () => {
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await stopFirst();
+    await deleteTopics(brokers, topics);
+    await admin.disconnect();
+  });
+  return { topics, kafka, admin };
 }
 
 /** A kafkajs client that logs nothing (tests assert instead). */

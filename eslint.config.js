@@ -14,8 +14,25 @@ const ioModules = [
   "@testcontainers/*",
   "node:*",
   ...[
-    "fs", "fs/promises", "net", "tls", "http", "https", "http2", "dgram", "dns", "child_process",
-    "cluster", "worker_threads", "os", "path", "stream", "process", "crypto", "zlib", "readline",
+    "fs",
+    "fs/promises",
+    "net",
+    "tls",
+    "http",
+    "https",
+    "http2",
+    "dgram",
+    "dns",
+    "child_process",
+    "cluster",
+    "worker_threads",
+    "os",
+    "path",
+    "stream",
+    "process",
+    "crypto",
+    "zlib",
+    "readline",
   ],
 ];
 
@@ -68,7 +85,9 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["kafkajs", "pino", "fastify", "node:net", "node:http"], message: "packages/wire has no Kafka and no I/O." }] },
+        {
+          patterns: [{ group: ["kafkajs", "pino", "fastify", "node:net", "node:http"], message: "packages/wire has no Kafka and no I/O." }],
+        },
       ],
     },
   },

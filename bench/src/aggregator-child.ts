@@ -22,7 +22,10 @@ import { runNaiveConsumer } from "./naive-baseline";
 type ChildRequest = AggregatorChildRequest | ConsumerChildRequest;
 
 const request = JSON.parse(process.argv[2] ?? "{}") as ChildRequest;
-const logger = pino({ level: "warn", base: { bench: request.mode } }, pino.destination({ dest: request.logFile, append: true, sync: true }));
+const logger = pino(
+  { level: "warn", base: { bench: request.mode } },
+  pino.destination({ dest: request.logFile, append: true, sync: true }),
+);
 
 async function aggregatorRun(options: AggregatorChildRequest): Promise<TimedAggregatorRun> {
   let cpu: Awaited<ReturnType<typeof startCpuProfile>> | undefined;
@@ -63,7 +66,12 @@ switch (request.mode) {
     break;
   case "naive": {
     const kafka = benchKafkaClient(request.brokers, logger, "usage-ledger-bench-naive");
-    const { statistics, elapsedMs } = await runNaiveConsumer({ kafka, topic: request.topic, groupId: request.groupId, expected: request.expected });
+    const { statistics, elapsedMs } = await runNaiveConsumer({
+      kafka,
+      topic: request.topic,
+      groupId: request.groupId,
+      expected: request.expected,
+    });
     finishChild({ elapsedMs, details: statistics.details, duplicates: statistics.duplicates });
     break;
   }

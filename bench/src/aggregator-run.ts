@@ -116,7 +116,10 @@ export async function runAggregatorTimed(options: InProcessAggregatorOptions): P
     await Promise.race([
       reached,
       new Promise<never>((_, fail) => {
-        timer = setTimeout(() => fail(new Error(`the aggregator did not apply ${options.expectedApplied} records in time`)), options.timeoutMs ?? 15 * 60_000);
+        timer = setTimeout(
+          () => fail(new Error(`the aggregator did not apply ${options.expectedApplied} records in time`)),
+          options.timeoutMs ?? 15 * 60_000,
+        );
       }),
     ]);
     await options.around?.after();

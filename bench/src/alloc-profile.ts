@@ -56,7 +56,11 @@ export async function startAllocationProfile(intervalBytes = 64 * 1024): Promise
 }
 
 /** Sums the sampled bytes per stage (first matching frame on the allocation's stack) and per function. */
-export function summariseAllocations(profile: AllocationProfile, limit = 12, stageList: readonly Stage[] = AGGREGATOR_STAGES): AllocationSummary {
+export function summariseAllocations(
+  profile: AllocationProfile,
+  limit = 12,
+  stageList: readonly Stage[] = AGGREGATOR_STAGES,
+): AllocationSummary {
   const byStage = new Map<string, number>();
   const byFunction = new Map<string, { function: string; location: string; bytes: number }>();
   let total = 0;

@@ -39,7 +39,11 @@ const BROKER_HEAP_MB = 1536;
  * in its own temporary folder. Logs (warnings and errors of kafkajs and of the system under test)
  * go to `logFile`.
  */
-export async function provideBenchKafka(options: { kafkaBrokers: string | undefined; logFile: string; onLine: (line: string) => void }): Promise<BenchKafka> {
+export async function provideBenchKafka(options: {
+  kafkaBrokers: string | undefined;
+  logFile: string;
+  onLine: (line: string) => void;
+}): Promise<BenchKafka> {
   const logger = pino({ level: "warn", base: { bench: "parent" } }, pino.destination({ dest: options.logFile, append: true, sync: true }));
   const external = parseBrokerList(options.kafkaBrokers);
   let local: LocalBroker | undefined;
@@ -58,7 +62,10 @@ export async function provideBenchKafka(options: { kafkaBrokers: string | undefi
   const deleteTopics = async (topics: readonly string[]): Promise<void> => {
     const existing = new Set(await admin.listTopics());
     const names = topics.filter((topic) => existing.has(topic));
-    if (names.length > 0) await admin.deleteTopics({ topics: names, timeout: 60_000 }).catch((error: unknown) => logger.warn({ err: error }, "topic deletion failed"));
+    if (names.length > 0)
+      await admin
+        .deleteTopics({ topics: names, timeout: 60_000 })
+        .catch((error: unknown) => logger.warn({ err: error }, "topic deletion failed"));
     for (const name of topics) created.delete(name);
   };
   return {

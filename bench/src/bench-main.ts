@@ -91,7 +91,13 @@ export function targetChecks(rows: readonly ResultRow[]): TargetCheck[] {
     checkTarget("ingest_records_per_s", "end-to-end ingest", median("ingest_records_per_s"), ">=", 100_000),
     checkTarget("ingest_vs_naive_ratio", "end-to-end ingest against the naive consumer", median("ingest_vs_naive_ratio"), ">=", 3),
     checkTarget("restore_vs_replay_ratio", "restart against a full replay", median("restore_vs_replay_ratio"), "<=", 0.1),
-    checkTarget("snapshot_vs_json_ratio", "full generation bytes/detail against the JSON export", median("snapshot_vs_json_ratio"), "<=", 0.2),
+    checkTarget(
+      "snapshot_vs_json_ratio",
+      "full generation bytes/detail against the JSON export",
+      median("snapshot_vs_json_ratio"),
+      "<=",
+      0.2,
+    ),
     checkTarget("resident_bytes_per_detail_1m", "resident bytes per detail at 1M", median("resident_bytes_per_detail_1m"), "<=", 120),
     checkTarget("resident_bytes_per_detail_5m", "resident bytes per detail at 5M", median("resident_bytes_per_detail_5m"), "<=", 120),
   ];
@@ -111,7 +117,9 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   const log = (line: string): void => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const loadAtStart = loadavg();
   const profile = process.env.BENCH_PROFILE !== "0";
-  log(`${sizes.quick ? "QUICK mode (small sizes, results in bench/results/quick/)" : "full sizes"}; load average ${loadAtStart.map((load) => load.toFixed(2)).join(" ")}; logs in ${scratch}`);
+  log(
+    `${sizes.quick ? "QUICK mode (small sizes, results in bench/results/quick/)" : "full sizes"}; load average ${loadAtStart.map((load) => load.toFixed(2)).join(" ")}; logs in ${scratch}`,
+  );
   const bench = await provideBenchKafka({ kafkaBrokers: process.env.KAFKA_BROKERS, logFile: join(scratch, "bench.log"), onLine: log });
   try {
     log(`1/5 end-to-end ingest: pre-producing ${sizes.ingestRecords.toLocaleString("en-US")} records over ${sizes.partitions} partitions`);
@@ -132,7 +140,11 @@ export async function runBench(argv: readonly string[]): Promise<void> {
     const publisher = await benchPublisher(bench, sizes, log);
 
     log(`5/5 memory: ${sizes.memoryDetails.map((count) => count.toLocaleString("en-US")).join(" and ")} details`);
-    const memory = await benchMemory(bench, sizes, { ingestTopic: topics.avroTopic, ingestRecords: topics.records + sizes.tailRecords, log });
+    const memory = await benchMemory(bench, sizes, {
+      ingestTopic: topics.avroTopic,
+      ingestRecords: topics.records + sizes.tailRecords,
+      log,
+    });
 
     const outcome: BenchOutcome = { sizes, topics, ingest, publisher, recovery, snapshots, memory };
     const rows = resultRows(outcome);
@@ -167,7 +179,13 @@ export async function runBench(argv: readonly string[]): Promise<void> {
         joined_ms: run.joinedMs,
         all_live_ms: run.liveMs,
         utilisation: run.utilisation,
-        restores: run.restores.map((report) => ({ partition: report.partition, details: report.details, bytes: report.bytes, duration_ms: report.durationMs, replayed: report.replayed })),
+        restores: run.restores.map((report) => ({
+          partition: report.partition,
+          details: report.details,
+          bytes: report.bytes,
+          duration_ms: report.durationMs,
+          replayed: report.replayed,
+        })),
       })),
       restore_snapshot_bytes: recovery.snapshotBytes,
       full_generation_chunks: snapshots.fullChunks,
@@ -180,7 +198,11 @@ export async function runBench(argv: readonly string[]): Promise<void> {
           filled_rss: size.filledRss.median,
         })),
         naive: { details: memory.naive.details, empty_rss: memory.naive.emptyRss.median, filled_rss: memory.naive.filledRss.median },
-        aggregator: { details: memory.aggregator.details, empty_rss: memory.aggregator.emptyRss.median, filled_rss: memory.aggregator.filledRss.median },
+        aggregator: {
+          details: memory.aggregator.details,
+          empty_rss: memory.aggregator.emptyRss.median,
+          filled_rss: memory.aggregator.filledRss.median,
+        },
       },
       profiles: {
         ingest: topOf(ingest.profile?.summary),
@@ -197,11 +219,44 @@ export async function runBench(argv: readonly string[]): Promise<void> {
       title: "usage-ledger against naive baselines",
       subtitle: `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, Kafka ${kafkaVersion} ${bench.source === "local" ? "on the same machine" : "(KAFKA_BROKERS)"}${sizes.quick ? " · QUICK mode" : ""}`,
       groups: [
-        { title: `End-to-end ingest, ${topics.records.toLocaleString("en-US")} records`, unit: "records/s", better: "higher", ours: { label: "aggregator (Avro, columnar)", value: ingest.ingest }, baseline: { label: "naive eachMessage (JSON)", value: ingest.naive } },
-        { title: "Publisher, idempotent, acks -1", unit: "records/s", better: "higher", ours: { label: "UsagePublisher (batched)", value: publisher.publish }, baseline: { label: "one send() per record", value: publisher.naive } },
-        { title: `Restart with ${recovery.stateDetails.toLocaleString("en-US")} details + ${recovery.tailRecords.toLocaleString("en-US")} tail`, unit: "ms", better: "lower", ours: { label: "restore + replay tail", value: recovery.restore }, baseline: { label: "full replay from offset 0", value: recovery.fullReplay } },
-        { title: `Snapshot of ${snapshots.details.toLocaleString("en-US")} details`, unit: "bytes/detail", better: "lower", ours: { label: "full generation (Avro chunks)", value: rows.find((row) => row.key === "full_generation_bytes_per_detail")!.value }, baseline: { label: "seed JSON export", value: rows.find((row) => row.key === "json_export_bytes_per_detail")!.value } },
-        { title: `Resident memory at ${memory.sizes[0]!.details.toLocaleString("en-US")} details`, unit: "bytes/detail", better: "lower", ours: { label: "RequestStatistics (columnar)", value: memory.sizes[0]!.bytesPerDetail }, baseline: { label: "plain objects + Set of keys", value: memory.naive.bytesPerDetail } },
+        {
+          title: `End-to-end ingest, ${topics.records.toLocaleString("en-US")} records`,
+          unit: "records/s",
+          better: "higher",
+          ours: { label: "aggregator (Avro, columnar)", value: ingest.ingest },
+          baseline: { label: "naive eachMessage (JSON)", value: ingest.naive },
+        },
+        {
+          title: "Publisher, idempotent, acks -1",
+          unit: "records/s",
+          better: "higher",
+          ours: { label: "UsagePublisher (batched)", value: publisher.publish },
+          baseline: { label: "one send() per record", value: publisher.naive },
+        },
+        {
+          title: `Restart with ${recovery.stateDetails.toLocaleString("en-US")} details + ${recovery.tailRecords.toLocaleString("en-US")} tail`,
+          unit: "ms",
+          better: "lower",
+          ours: { label: "restore + replay tail", value: recovery.restore },
+          baseline: { label: "full replay from offset 0", value: recovery.fullReplay },
+        },
+        {
+          title: `Snapshot of ${snapshots.details.toLocaleString("en-US")} details`,
+          unit: "bytes/detail",
+          better: "lower",
+          ours: {
+            label: "full generation (Avro chunks)",
+            value: rows.find((row) => row.key === "full_generation_bytes_per_detail")!.value,
+          },
+          baseline: { label: "seed JSON export", value: rows.find((row) => row.key === "json_export_bytes_per_detail")!.value },
+        },
+        {
+          title: `Resident memory at ${memory.sizes[0]!.details.toLocaleString("en-US")} details`,
+          unit: "bytes/detail",
+          better: "lower",
+          ours: { label: "RequestStatistics (columnar)", value: memory.sizes[0]!.bytesPerDetail },
+          baseline: { label: "plain objects + Set of keys", value: memory.naive.bytesPerDetail },
+        },
       ],
     });
     writeFileSync(join(outDir, "e2e.svg"), svg);
@@ -219,7 +274,8 @@ export async function runBench(argv: readonly string[]): Promise<void> {
       durationS,
     });
     log(`done in ${durationS} s; results in ${outDir}`);
-    for (const target of targets) log(`  target ${target.key} ${target.direction} ${target.target}: ${target.met ? "met" : "MISSED"}, ${target.margin}`);
+    for (const target of targets)
+      log(`  target ${target.key} ${target.direction} ${target.target}: ${target.met ? "met" : "MISSED"}, ${target.margin}`);
   } finally {
     await bench.close();
   }

@@ -31,12 +31,22 @@ function n(value: number): string {
 
 function profileTables(title: string, summary: ProfileSummary | undefined, note: string): string[] {
   if (summary === undefined) return [];
-  const lines = [`### ${title}`, "", note, "", "| stage (a sample counts for the first stage on its stack) | ms | share |", "|---|---:|---:|"];
+  const lines = [
+    `### ${title}`,
+    "",
+    note,
+    "",
+    "| stage (a sample counts for the first stage on its stack) | ms | share |",
+    "|---|---:|---:|",
+  ];
   for (const stage of summary.stages) lines.push(`| ${stage.stage} | ${n(stage.ms)} | ${stage.percent}% |`);
   lines.push("", "| owner of the self time | self ms | share |", "|---|---:|---:|");
   for (const owner of summary.owners.slice(0, 10)) lines.push(`| ${owner.owner} | ${n(owner.selfMs)} | ${owner.selfPercent}% |`);
   lines.push("", "| function (self time) | where | self ms | share |", "|---|---|---:|---:|");
-  for (const entry of summary.top) lines.push(`| \`${entry.function}\` | ${entry.location === "" ? "" : `\`${entry.location}\``} | ${n(entry.selfMs)} | ${entry.selfPercent}% |`);
+  for (const entry of summary.top)
+    lines.push(
+      `| \`${entry.function}\` | ${entry.location === "" ? "" : `\`${entry.location}\``} | ${n(entry.selfMs)} | ${entry.selfPercent}% |`,
+    );
   lines.push("");
   return lines;
 }
@@ -69,7 +79,8 @@ interface OtherResults {
 
 function otherBench(name: string, command: string): string[] {
   const file = join(resultsDir, `${name}.json`);
-  if (!existsSync(file)) return [`### \`${command}\``, "", `No results yet (bench/results/${name}.json is missing): run \`${command}\`.`, ""];
+  if (!existsSync(file))
+    return [`### \`${command}\``, "", `No results yet (bench/results/${name}.json is missing): run \`${command}\`.`, ""];
   const document = JSON.parse(readFileSync(file, "utf8")) as OtherResults;
   const lines = [
     `### \`${command}\` (bench/results/${name}.json)`,
@@ -79,7 +90,8 @@ function otherBench(name: string, command: string): string[] {
     "| metric | median | min | max | unit |",
     "|---|---:|---:|---:|---|",
   ];
-  for (const [key, value] of Object.entries(document.detail ?? {})) lines.push(`| ${key} | ${n(value.median)} | ${n(value.min)} | ${n(value.max)} | ${value.unit} |`);
+  for (const [key, value] of Object.entries(document.detail ?? {}))
+    lines.push(`| ${key} | ${n(value.median)} | ${n(value.min)} | ${n(value.max)} | ${value.unit} |`);
   lines.push("");
   return lines;
 }
@@ -101,7 +113,10 @@ export function renderGenerated(input: BenchmarksMdInput): string {
     "",
     "| target | median | limit | result |",
     "|---|---:|---:|---|",
-    ...targets.map((target) => `| ${target.what} (\`${target.key}\`) | ${n(target.value)} | ${target.direction} ${n(target.target)} | ${target.met ? "**met**" : "**missed**"}: ${target.margin} |`),
+    ...targets.map(
+      (target) =>
+        `| ${target.what} (\`${target.key}\`) | ${n(target.value)} | ${target.direction} ${n(target.target)} | ${target.met ? "**met**" : "**missed**"}: ${target.margin} |`,
+    ),
     "",
     `![usage-ledger against naive baselines](${input.chartPath})`,
     "",
@@ -159,6 +174,7 @@ export function writeBenchmarksMd(input: BenchmarksMdInput): void {
   const generated = renderGenerated(input);
   const endAt = existing.indexOf(END);
   const kept = endAt >= 0 ? existing.slice(endAt + END.length) : "\n";
-  const head = "# Benchmarks\n\nWhat usage-ledger costs and how it compares with the naive way, measured by `pnpm bench` (bench/src/run-all.ts; issue 8).\n\n";
+  const head =
+    "# Benchmarks\n\nWhat usage-ledger costs and how it compares with the naive way, measured by `pnpm bench` (bench/src/run-all.ts; issue 8).\n\n";
   writeFileSync(input.path, `${head}${generated}${kept.startsWith("\n") ? kept : `\n${kept}`}`);
 }

@@ -120,7 +120,13 @@ export interface IngestCeilings {
 }
 
 /** Measures both ceilings on the ingest topic: the fetch-only consumer in fresh child processes, decode + apply here. */
-export async function measureCeilings(options: { bench: BenchKafka; topic: string; records: number; partitions: number; runs: number }): Promise<IngestCeilings> {
+export async function measureCeilings(options: {
+  bench: BenchKafka;
+  topic: string;
+  records: number;
+  partitions: number;
+  runs: number;
+}): Promise<IngestCeilings> {
   const { bench } = options;
   const fetchRuns: FetchOnlyRun[] = [];
   for (let run = 0; run < options.runs; run++) {

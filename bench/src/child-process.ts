@@ -7,7 +7,11 @@ import { repositoryRoot } from "@usage-ledger/kafka-broker";
  * and returns the JSON its last line of standard output holds. Every measured consumer run gets its
  * own process, as a deployed aggregator has: no heap, JIT state or garbage left by another run.
  */
-export function runBenchChild<T>(script: string, request: unknown, options: { nodeFlags?: readonly string[]; timeoutMs?: number } = {}): Promise<T> {
+export function runBenchChild<T>(
+  script: string,
+  request: unknown,
+  options: { nodeFlags?: readonly string[]; timeoutMs?: number } = {},
+): Promise<T> {
   const path = join(repositoryRoot, "bench", "src", script);
   return new Promise((done, fail) => {
     execFile(

@@ -75,13 +75,22 @@ export const AGGREGATOR_STAGES: readonly Stage[] = [
     label: "snapshot writing: claim and generations (packages/snapshots writer.ts)",
     matches: (_name, path) => path.endsWith("packages/snapshots/src/writer.ts"),
   },
-  { label: "restore: read and rebuild (packages/snapshots restore.ts)", matches: (_name, path) => path.endsWith("packages/snapshots/src/restore.ts") },
+  {
+    label: "restore: read and rebuild (packages/snapshots restore.ts)",
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/restore.ts"),
+  },
   {
     label: "record decoding: decodeUsageRecord (packages/wire, avsc)",
     matches: (_name, path) => path.includes("packages/wire/") || path.includes("node_modules/avsc/"),
   },
-  { label: "RequestStatistics.apply (packages/statistics)", matches: (name, path) => name === "apply" && path.endsWith("packages/statistics/src/request-statistics.ts") },
-  { label: "rest of the batch handler (services/aggregator ingest/)", matches: (_name, path) => path.includes("services/aggregator/src/ingest/") },
+  {
+    label: "RequestStatistics.apply (packages/statistics)",
+    matches: (name, path) => name === "apply" && path.endsWith("packages/statistics/src/request-statistics.ts"),
+  },
+  {
+    label: "rest of the batch handler (services/aggregator ingest/)",
+    matches: (_name, path) => path.includes("services/aggregator/src/ingest/"),
+  },
   { label: "kafkajs: fetch, record-batch decode, protocol", matches: (_name, path) => path.includes("node_modules/kafkajs/") },
 ];
 

@@ -79,7 +79,16 @@ export function writeResults(name: string, rows: ResultRow[], extra: Record<stri
   const flat: Record<string, unknown> = {};
   for (const row of rows) flat[row.key] = round(row.value.median);
   const detail = Object.fromEntries(
-    rows.map((row) => [row.key, { median: round(row.value.median), min: round(row.value.min), max: round(row.value.max), runs: row.value.runs.map(round), unit: row.unit }]),
+    rows.map((row) => [
+      row.key,
+      {
+        median: round(row.value.median),
+        min: round(row.value.min),
+        max: round(row.value.max),
+        runs: row.value.runs.map(round),
+        unit: row.unit,
+      },
+    ]),
   );
   const document = { ...flat, ...extra, machine, detail, written_at: new Date().toISOString() };
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(document, null, 2)}\n`);
@@ -92,7 +101,9 @@ export function writeResults(name: string, rows: ResultRow[], extra: Record<stri
 export function markdownTable(rows: ResultRow[]): string {
   const lines = ["| metric | median | min | max | unit | target |", "|---|---:|---:|---:|---|---|"];
   for (const row of rows) {
-    lines.push(`| ${row.key} | ${format(row.value.median)} | ${format(row.value.min)} | ${format(row.value.max)} | ${row.unit} | ${row.target ?? ""} |`);
+    lines.push(
+      `| ${row.key} | ${format(row.value.median)} | ${format(row.value.min)} | ${format(row.value.max)} | ${row.unit} | ${row.target ?? ""} |`,
+    );
   }
   return lines.join("\n");
 }

@@ -62,7 +62,13 @@ export async function prepareIngestTopics(bench: BenchKafka, sizes: BenchSizes, 
   await preProduce(
     bench,
     avroTopic,
-    streamMessages({ from: 0, count: sizes.ingestRecords, partitions: sizes.partitions, encode: encodeUsageRecord, onBytes: (bytes) => (avroBytes += bytes) }),
+    streamMessages({
+      from: 0,
+      count: sizes.ingestRecords,
+      partitions: sizes.partitions,
+      encode: encodeUsageRecord,
+      onBytes: (bytes) => (avroBytes += bytes),
+    }),
   );
   const avroMs = performance.now() - started;
   log(`pre-produced ${sizes.ingestRecords.toLocaleString("en-US")} Avro records in ${(avroMs / 1000).toFixed(1)} s`);
@@ -98,7 +104,14 @@ export interface IngestResult {
 
 /** Times the naive baseline consumer in a fresh child process. */
 async function timeNaive(bench: BenchKafka, topic: string, expected: number): Promise<number> {
-  const request: ConsumerChildRequest = { mode: "naive", brokers: bench.brokers, logFile: bench.logFile, topic, groupId: uniqueTopic("naive-group"), expected };
+  const request: ConsumerChildRequest = {
+    mode: "naive",
+    brokers: bench.brokers,
+    logFile: bench.logFile,
+    topic,
+    groupId: uniqueTopic("naive-group"),
+    expected,
+  };
   const result = await runBenchChild<{ elapsedMs: number; details: number }>("aggregator-child.ts", request);
   if (result.details !== expected) throw new Error(`the naive consumer stored ${result.details} details, expected ${expected}`);
   return result.elapsedMs;
@@ -121,7 +134,11 @@ export async function benchIngest(
   const ratios: number[] = [];
   const aggregatorRuns: TimedAggregatorRun[] = [];
   for (let run = 0; run < sizes.runs; run++) {
-    const timed = await timeAggregator(bench, { recordsTopic: topics.avroTopic, partitions: sizes.partitions, expectedApplied: topics.records });
+    const timed = await timeAggregator(bench, {
+      recordsTopic: topics.avroTopic,
+      partitions: sizes.partitions,
+      expectedApplied: topics.records,
+    });
     aggregatorRuns.push(timed);
     const ingestRate = (topics.records / timed.elapsedMs) * 1000;
     ingestRuns.push(ingestRate);
@@ -159,11 +176,26 @@ export async function benchIngest(
       profile = { summary: profiled.cpuProfile, file, recordsPerSecond: (topics.records / profiled.elapsedMs) * 1000 };
       options.log(`  profiled ingest run: ${Math.round(profile.recordsPerSecond).toLocaleString("en-US")} records/s under the profiler`);
     }
-    const sampled = await timeAggregator(bench, { recordsTopic: topics.avroTopic, partitions: sizes.partitions, expectedApplied: topics.records, profile: "alloc" });
+    const sampled = await timeAggregator(bench, {
+      recordsTopic: topics.avroTopic,
+      partitions: sizes.partitions,
+      expectedApplied: topics.records,
+      profile: "alloc",
+    });
     if (sampled.allocations !== undefined) {
       allocations = { summary: sampled.allocations, elapsedMs: sampled.elapsedMs };
-      options.log(`  allocation-sampled ingest run: ${Math.round(sampled.allocations.totalMiB).toLocaleString("en-US")} MiB allocated while ingesting ${topics.records.toLocaleString("en-US")} records`);
+      options.log(
+        `  allocation-sampled ingest run: ${Math.round(sampled.allocations.totalMiB).toLocaleString("en-US")} MiB allocated while ingesting ${topics.records.toLocaleString("en-US")} records`,
+      );
     }
   }
-  return { ingest: measured(ingestRuns), naive: measured(naiveRuns), ratio: measured(ratios), aggregatorRuns, ceilings, profile, allocations };
+  return {
+    ingest: measured(ingestRuns),
+    naive: measured(naiveRuns),
+    ratio: measured(ratios),
+    aggregatorRuns,
+    ceilings,
+    profile,
+    allocations,
+  };
 }

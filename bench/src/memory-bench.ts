@@ -32,7 +32,13 @@ export interface MemoryResult {
   readonly aggregator: MemoryAtSize;
 }
 
-async function measureSize(details: number, runs: number, child: (details: number) => Promise<MemoryReport>, log: (line: string) => void, label: string): Promise<MemoryAtSize> {
+async function measureSize(
+  details: number,
+  runs: number,
+  child: (details: number) => Promise<MemoryReport>,
+  log: (line: string) => void,
+  label: string,
+): Promise<MemoryAtSize> {
   const perDetail: number[] = [];
   const heapPerDetail: number[] = [];
   const empty: number[] = [];
@@ -47,7 +53,9 @@ async function measureSize(details: number, runs: number, child: (details: numbe
     perDetail.push((full.rss - base.rss) / details);
     heapPerDetail.push((full.heapUsed - base.heapUsed) / details);
     typed = full.typedArrayBytes / details;
-    log(`  ${label} ${details.toLocaleString("en-US")} details, run ${run + 1}: ${((full.rss - base.rss) / details).toFixed(1)} resident bytes/detail (RSS ${(full.rss / 2 ** 20).toFixed(0)} MiB, empty ${(base.rss / 2 ** 20).toFixed(0)} MiB)`);
+    log(
+      `  ${label} ${details.toLocaleString("en-US")} details, run ${run + 1}: ${((full.rss - base.rss) / details).toFixed(1)} resident bytes/detail (RSS ${(full.rss / 2 ** 20).toFixed(0)} MiB, empty ${(base.rss / 2 ** 20).toFixed(0)} MiB)`,
+    );
   }
   return {
     details,
@@ -74,7 +82,13 @@ export async function benchMemory(
   const results: MemoryAtSize[] = [];
   for (const details of sizes.memoryDetails) {
     results.push(
-      await measureSize(details, sizes.runs, (count) => runChild({ mode: "state", details: count, partitions: sizes.partitions }), options.log, "state"),
+      await measureSize(
+        details,
+        sizes.runs,
+        (count) => runChild({ mode: "state", details: count, partitions: sizes.partitions }),
+        options.log,
+        "state",
+      ),
     );
   }
   const first = sizes.memoryDetails[0];
@@ -82,7 +96,12 @@ export async function benchMemory(
   const emptyTopic = uniqueTopic("memory-empty");
   await createRecordsTopic(bench, emptyTopic, sizes.partitions);
   const aggregatorChild = async (count: number): Promise<MemoryReport> => {
-    const dlqTopic = await createRecordsTopic(bench, count === 0 ? emptyTopic : options.ingestTopic, sizes.partitions, uniqueTopic("memory-dlq"));
+    const dlqTopic = await createRecordsTopic(
+      bench,
+      count === 0 ? emptyTopic : options.ingestTopic,
+      sizes.partitions,
+      uniqueTopic("memory-dlq"),
+    );
     const snapshotsTopic = uniqueTopic("memory-snapshots");
     await createSnapshotTopic(bench, snapshotsTopic);
     try {

@@ -86,7 +86,15 @@ async function naiveMode(options: NaiveMode): Promise<MemoryReport> {
   const stream = new RecordStream();
   for (let i = 0; i < options.details; i++) statistics.applyJson(naiveJson(stream.next()));
   const usage = await settle();
-  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers, details: statistics.details, typedArrayBytes: 0, capacity: 0 };
+  return {
+    rss: usage.rss,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    details: statistics.details,
+    typedArrayBytes: 0,
+    capacity: 0,
+  };
 }
 
 async function aggregatorMode(options: AggregatorMode): Promise<MemoryReport> {
@@ -120,7 +128,15 @@ async function aggregatorMode(options: AggregatorMode): Promise<MemoryReport> {
   const usage = await settle();
   const details = aggregator.progress().applied;
   await aggregator.stop();
-  return { rss: usage.rss, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers, details, typedArrayBytes: 0, capacity: 0 };
+  return {
+    rss: usage.rss,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    details,
+    typedArrayBytes: 0,
+    capacity: 0,
+  };
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as StateMode | NaiveMode | AggregatorMode;

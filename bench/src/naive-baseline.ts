@@ -100,7 +100,8 @@ export class NaiveStatistics {
     const model = record.model.trim() || "unknown";
     const tokens = { ...record.tokens };
     if (tokens.total_tokens === 0) tokens.total_tokens = tokens.input_tokens + tokens.output_tokens + tokens.reasoning_tokens;
-    if (tokens.total_tokens === 0) tokens.total_tokens = tokens.input_tokens + tokens.output_tokens + tokens.reasoning_tokens + tokens.cached_tokens;
+    if (tokens.total_tokens === 0)
+      tokens.total_tokens = tokens.input_tokens + tokens.output_tokens + tokens.reasoning_tokens + tokens.cached_tokens;
     const failed = record.failed || record.status_code >= 400;
     // The timestamp text as received (the seed converts it to UTC first; skipping that favours the baseline).
     const key = [
@@ -123,7 +124,14 @@ export class NaiveStatistics {
     this.seen.add(key);
     const api = (this.apis[apiName] ??= { total_requests: 0, total_tokens: 0, models: {} });
     const stats = (api.models[model] ??= { total_requests: 0, total_tokens: 0, details: [] });
-    stats.details.push({ timestamp: record.timestamp, latency_ms: record.latency_ms, source: record.source, auth_index: record.auth_index, tokens, failed });
+    stats.details.push({
+      timestamp: record.timestamp,
+      latency_ms: record.latency_ms,
+      source: record.source,
+      auth_index: record.auth_index,
+      tokens,
+      failed,
+    });
     api.total_requests++;
     api.total_tokens += tokens.total_tokens;
     stats.total_requests++;
@@ -149,7 +157,12 @@ export class NaiveStatistics {
  * resolves with the statistics and the elapsed milliseconds from the consumer's start (connect,
  * join, fetch and apply) to the last message.
  */
-export async function runNaiveConsumer(options: { kafka: Kafka; topic: string; groupId: string; expected: number }): Promise<{ statistics: NaiveStatistics; elapsedMs: number }> {
+export async function runNaiveConsumer(options: {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  expected: number;
+}): Promise<{ statistics: NaiveStatistics; elapsedMs: number }> {
   const statistics = new NaiveStatistics();
   const started = performance.now();
   const consumer: Consumer = options.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });

@@ -25,7 +25,8 @@ export function buildPartitionStates(count: number, partitions: number): Request
 export function checkStatesMatchOffsets(states: readonly RequestStatistics[], ends: readonly number[]): void {
   states.forEach((state, partition) => {
     const end = ends[partition] ?? 0;
-    if (state.detailCount !== end) throw new Error(`partition ${partition}: the state holds ${state.detailCount} details but the topic ends at ${end}`);
+    if (state.detailCount !== end)
+      throw new Error(`partition ${partition}: the state holds ${state.detailCount} details but the topic ends at ${end}`);
   });
 }
 
@@ -42,7 +43,13 @@ export async function writeGenerations(options: {
 }): Promise<GenerationReport[]> {
   const { bench, snapshotTopic, sourceTopic, states } = options;
   const partitions = states.map((_, partition) => partition);
-  const restored = await restorePartitions({ kafka: bench.kafka, topic: snapshotTopic.name, sourceTopic, partitions, logger: bench.logger });
+  const restored = await restorePartitions({
+    kafka: bench.kafka,
+    topic: snapshotTopic.name,
+    sourceTopic,
+    partitions,
+    logger: bench.logger,
+  });
   const producer = bench.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -57,7 +64,9 @@ export async function writeGenerations(options: {
         logger: bench.logger,
       });
       await writer.claim();
-      reports.push(await writer.writeGeneration({ statistics: states[partition]!, resumeOffset: options.resumeOffsets[partition] ?? 0, full: true }));
+      reports.push(
+        await writer.writeGeneration({ statistics: states[partition]!, resumeOffset: options.resumeOffsets[partition] ?? 0, full: true }),
+      );
     }
     return reports;
   } finally {

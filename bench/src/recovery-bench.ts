@@ -117,6 +117,8 @@ function checkRestores(restores: readonly RestoreReport[], stateDetails: number,
   const details = restores.reduce((sum, report) => sum + report.details, 0);
   const replayed = restores.reduce((sum, report) => sum + report.replayed, 0);
   if (details !== stateDetails || replayed !== tail) {
-    throw new Error(`the restart restored ${details} details (expected ${stateDetails}) and replayed ${replayed} records (expected ${tail})`);
+    throw new Error(
+      `the restart restored ${details} details (expected ${stateDetails}) and replayed ${replayed} records (expected ${tail})`,
+    );
   }
 }

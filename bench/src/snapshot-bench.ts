@@ -31,7 +31,12 @@ export interface SnapshotResult {
  * (`writeSnapshotJson`, the bytes of `GET /v0/management/usage/export`'s `usage` value, counted as
  * UTF-8 without holding the whole text). Each run writes to a fresh snapshot topic.
  */
-export async function benchSnapshots(bench: BenchKafka, sizes: BenchSizes, sourceTopic: string, log: (line: string) => void): Promise<SnapshotResult> {
+export async function benchSnapshots(
+  bench: BenchKafka,
+  sizes: BenchSizes,
+  sourceTopic: string,
+  log: (line: string) => void,
+): Promise<SnapshotResult> {
   const stream = new RecordStream();
   const base = new RequestStatistics();
   for (let i = 0; i < sizes.stateDetails; i++) base.apply(stream.next());

@@ -1,12 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import {
-  type ParsedSnapshot,
-  parseStatisticsSnapshot,
-  RequestStatistics,
-  type UsageRecord,
-} from "@usage-ledger/statistics";
+import { type ParsedSnapshot, parseStatisticsSnapshot, RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
 import { measured, seededRandom, type Measured, type ResultRow, writeResults } from "./harness";
 
 /**
@@ -37,7 +32,6 @@ const REDELIVERIES = 100_000;
 const RUNS = 5;
 const MEMORY_RUNS = 3;
 
-
 /**
  * A fleet-like stream of distinct records: 200 API keys, 8 models, 40 upstream accounts, 5 offsets,
  * strictly increasing nanosecond timestamps (about 12 records a second over a day), realistic tokens.
@@ -46,7 +40,16 @@ function recordStream(seed: number): () => UsageRecord {
   const random = seededRandom(seed);
   const int = (max: number): number => Math.floor(random() * max);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  const models = ["gpt-5", "gpt-5-mini", "claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gemini-2.5-flash", "qwen3-coder", "glm-4.6"];
+  const models = [
+    "gpt-5",
+    "gpt-5-mini",
+    "claude-sonnet-4-5",
+    "claude-opus-4-1",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "qwen3-coder",
+    "glm-4.6",
+  ];
   const offsets = [0, 28_800, -18_000, 19_800, 3_600];
   const apiKeys = Array.from({ length: 200 }, (_, i) => `sk-client-${String(i).padStart(4, "0")}-${(i * 2_654_435_761).toString(36)}`);
   const sources = Array.from({ length: 40 }, (_, i) => `account${String(i)}@example.com`);
@@ -247,7 +250,8 @@ function main(): void {
     const time = timed(() => {
       result = statistics.mergeSnapshot(incoming);
     });
-    if (result.added !== DETAILS / 2 || result.skipped !== DETAILS / 2) throw new Error(`unexpected merge result ${JSON.stringify(result)}`);
+    if (result.added !== DETAILS / 2 || result.skipped !== DETAILS / 2)
+      throw new Error(`unexpected merge result ${JSON.stringify(result)}`);
     return time;
   });
 
@@ -273,14 +277,23 @@ function main(): void {
       encoding: "utf8",
       maxBuffer: 1 << 20,
     });
-    return JSON.parse(output.trim().split("\n").pop() ?? "{}") as { bytesPerDetail: number; typedArrayBytesPerDetail: number; rssBytesPerDetail: number };
+    return JSON.parse(output.trim().split("\n").pop() ?? "{}") as {
+      bytesPerDetail: number;
+      typedArrayBytesPerDetail: number;
+      rssBytesPerDetail: number;
+    };
   });
 
   const rows: ResultRow[] = [
     { key: "apply_records_per_s", value: apply.wall, unit: "records/s (dedup included)", target: ">= 1,000,000" },
     { key: "merge_1m_into_1m_ms", value: merge.wall, unit: "ms", target: "< 2,000" },
     { key: "snapshot_1m_ms", value: snapshot.wall, unit: "ms (plain object)" },
-    { key: "bytes_per_detail", value: measured(memoryRuns.map((m) => m.bytesPerDetail)), unit: "bytes (heap + external, index included)", target: "<= 80" },
+    {
+      key: "bytes_per_detail",
+      value: measured(memoryRuns.map((m) => m.bytesPerDetail)),
+      unit: "bytes (heap + external, index included)",
+      target: "<= 80",
+    },
     { key: "apply_records_per_s_cpu", value: apply.cpu, unit: "records/s of process CPU time" },
     { key: "apply_batch_records_per_s", value: applyBatch.wall, unit: "records/s (applyBatch per fetched batch of 1,100)" },
     { key: "apply_batch_records_per_s_cpu", value: applyBatch.cpu, unit: "records/s of process CPU time" },
@@ -289,7 +302,11 @@ function main(): void {
     { key: "snapshot_json_1m_ms", value: snapshotJson.wall, unit: "ms (Go JSON bytes)" },
     { key: "snapshot_json_1m_ms_cpu", value: snapshotJson.cpu, unit: "ms of process CPU time" },
     { key: "parse_snapshot_1m_ms", value: parse.wall, unit: "ms (parseStatisticsSnapshot of a 1M-detail object)" },
-    { key: "typed_array_bytes_per_detail", value: measured(memoryRuns.map((m) => m.typedArrayBytesPerDetail)), unit: "bytes (rows + index)" },
+    {
+      key: "typed_array_bytes_per_detail",
+      value: measured(memoryRuns.map((m) => m.typedArrayBytesPerDetail)),
+      unit: "bytes (rows + index)",
+    },
     { key: "rss_bytes_per_detail", value: measured(memoryRuns.map((m) => m.rssBytesPerDetail)), unit: "bytes (RSS growth, coarse)" },
   ];
   writeResults("statistics", rows, {
@@ -304,7 +321,9 @@ if (process.argv.includes("--measure-memory")) {
   measureMemory();
 } else if ((globalThis as { gc?: unknown }).gc === undefined) {
   // Re-run under --expose-gc (the root script starts plain tsx).
-  execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
 } else {
   main();
 }

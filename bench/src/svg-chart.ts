@@ -43,7 +43,10 @@ export function renderChart(options: { title: string; subtitle: string; groups: 
   options.groups.forEach((group, index) => {
     const y = TOP + index * GROUP_HEIGHT;
     const scale = Math.max(group.ours.value.max, group.baseline.value.max, Number.EPSILON);
-    const ratio = group.better === "higher" ? group.ours.value.median / group.baseline.value.median : group.baseline.value.median / group.ours.value.median;
+    const ratio =
+      group.better === "higher"
+        ? group.ours.value.median / group.baseline.value.median
+        : group.baseline.value.median / group.ours.value.median;
     parts.push(
       `<text x="20" y="${y + 14}" font-weight="bold">${escape(group.title)}</text>`,
       `<text x="${WIDTH - 20}" y="${y + 14}" text-anchor="end" fill="#2d3748">${escape(`${group.better} is better · ours ${format(ratio)}x ${group.better === "higher" || group.unit === "ms" ? "faster" : "smaller"}`)}</text>`,

@@ -1,6 +1,13 @@
 import { loadavg } from "node:os";
 import type { UsageRecord } from "@usage-ledger/statistics";
-import { createUsageRecordCodec, decodeDetailChunk, decodeUsageRecord, encodeDetailChunk, encodeUsageRecord, type DetailChunk } from "@usage-ledger/wire";
+import {
+  createUsageRecordCodec,
+  decodeDetailChunk,
+  decodeUsageRecord,
+  encodeDetailChunk,
+  encodeUsageRecord,
+  type DetailChunk,
+} from "@usage-ledger/wire";
 import { repeat, seededRandom, type ResultRow, writeResults } from "./harness";
 
 /**
@@ -16,15 +23,28 @@ const RUNS = 7;
 const WARMUPS = 2;
 const CHUNK_DETAILS = 20_000;
 
-
 /** A fleet-like mix: 200 API keys, a dozen models, both payload eras, nanosecond timestamps in several offsets. */
 function makeRecords(count: number): UsageRecord[] {
   const random = seededRandom(20_260_110);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const int = (max: number): number => Math.floor(random() * max);
-  const models = ["gpt-5", "gpt-5-mini", "claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.5-pro", "gemini-2.5-flash", "qwen3-coder", "glm-4.6"];
+  const models = [
+    "gpt-5",
+    "gpt-5-mini",
+    "claude-sonnet-4-5",
+    "claude-opus-4-1",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "qwen3-coder",
+    "glm-4.6",
+  ];
   const providers = ["openai", "claude", "gemini", "qwen", "iflow"];
-  const endpoints = ["POST /v1/chat/completions", "POST /v1/messages", "POST /v1/responses", "POST /v1beta/models/gemini-2.5-pro:generateContent"];
+  const endpoints = [
+    "POST /v1/chat/completions",
+    "POST /v1/messages",
+    "POST /v1/responses",
+    "POST /v1beta/models/gemini-2.5-pro:generateContent",
+  ];
   const offsets = [0, 28_800, -18_000, 19_800, 3_600];
   const apiKeys = Array.from({ length: 200 }, (_, i) => `sk-client-${String(i).padStart(4, "0")}-${(i * 2_654_435_761).toString(36)}`);
   const sources = Array.from({ length: 40 }, (_, i) => `account${String(i)}@example.com`);
@@ -51,7 +71,13 @@ function makeRecords(count: number): UsageRecord[] {
       failed: status >= 400 && random() < 0.5,
       statusCode: status,
       latencyMs: 80 + int(30_000),
-      tokens: { inputTokens: input, outputTokens: output, reasoningTokens: reasoning, cachedTokens: cached, totalTokens: input + output + reasoning },
+      tokens: {
+        inputTokens: input,
+        outputTokens: output,
+        reasoningTokens: reasoning,
+        cachedTokens: cached,
+        totalTokens: input + output + reasoning,
+      },
     };
     if (!current) {
       return { ...record, extra: { requestId: `req-${String(i)}` } };
@@ -84,7 +110,10 @@ function makeChunk(records: readonly UsageRecord[], count: number): DetailChunk 
     }
     return at;
   };
-  const column = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(make: new (n: number) => T, value: (r: UsageRecord) => number): T => {
+  const column = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
+    make: new (n: number) => T,
+    value: (r: UsageRecord) => number,
+  ): T => {
     const out = new make(count);
     for (let i = 0; i < count; i++) out[i] = value(records[i % records.length] as UsageRecord);
     return out;
@@ -148,7 +177,11 @@ async function main(): Promise<void> {
   const avscPath = createUsageRecordCodec({ fastPath: false });
 
   const rows: ResultRow[] = [
-    { key: "avro_encode_per_s", unit: "records/s", value: await repeat(RUNS, () => throughput(records, PASSES, encodeUsageRecord), WARMUPS) },
+    {
+      key: "avro_encode_per_s",
+      unit: "records/s",
+      value: await repeat(RUNS, () => throughput(records, PASSES, encodeUsageRecord), WARMUPS),
+    },
     {
       key: "avro_decode_per_s",
       unit: "records/s",
@@ -161,10 +194,26 @@ async function main(): Promise<void> {
       unit: "records/s",
       value: await repeat(RUNS, () => throughput(avro, PASSES, (bytes) => avscPath.decode(bytes)), WARMUPS),
     },
-    { key: "avro_bytes_per_record", unit: "bytes", value: await repeat(RUNS, () => averageBytes(records.map((r) => encodeUsageRecord(r)))) },
-    { key: "json_encode_per_s", unit: "records/s", value: await repeat(RUNS, () => throughput(records, PASSES, (r) => Buffer.from(JSON.stringify(r))), WARMUPS) },
-    { key: "json_decode_per_s", unit: "records/s", value: await repeat(RUNS, () => throughput(json, PASSES, (b) => JSON.parse(b.toString()) as unknown), WARMUPS) },
-    { key: "json_bytes_per_record", unit: "bytes", value: await repeat(RUNS, () => averageBytes(records.map((r) => Buffer.from(JSON.stringify(r))))) },
+    {
+      key: "avro_bytes_per_record",
+      unit: "bytes",
+      value: await repeat(RUNS, () => averageBytes(records.map((r) => encodeUsageRecord(r)))),
+    },
+    {
+      key: "json_encode_per_s",
+      unit: "records/s",
+      value: await repeat(RUNS, () => throughput(records, PASSES, (r) => Buffer.from(JSON.stringify(r))), WARMUPS),
+    },
+    {
+      key: "json_decode_per_s",
+      unit: "records/s",
+      value: await repeat(RUNS, () => throughput(json, PASSES, (b) => JSON.parse(b.toString()) as unknown), WARMUPS),
+    },
+    {
+      key: "json_bytes_per_record",
+      unit: "bytes",
+      value: await repeat(RUNS, () => averageBytes(records.map((r) => Buffer.from(JSON.stringify(r))))),
+    },
     {
       key: "chunk_encode_details_per_s",
       unit: "details/s",

@@ -12,7 +12,9 @@ async function main(command: string | undefined): Promise<void> {
     }
     case "start": {
       const kafka = await provideKafka({ kafkaBrokers: process.env.KAFKA_BROKERS, dockerHost: process.env.DOCKER_HOST, onLine: log });
-      console.log(`\nKafka is reachable at ${kafka.brokers.join(",")}  (export KAFKA_BROKERS=${kafka.brokers.join(",")})\nCtrl-C stops it.`);
+      console.log(
+        `\nKafka is reachable at ${kafka.brokers.join(",")}  (export KAFKA_BROKERS=${kafka.brokers.join(",")})\nCtrl-C stops it.`,
+      );
       await new Promise<void>((done) => {
         process.once("SIGINT", done);
         process.once("SIGTERM", done);

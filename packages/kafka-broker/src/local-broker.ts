@@ -140,10 +140,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const template = readFileSync(join(infraKafkaDir, "server.properties"), "utf8");
   writeFileSync(
     configFile,
-    template
-      .replaceAll("@PORT@", String(port))
-      .replaceAll("@CONTROLLER_PORT@", String(controllerPort))
-      .replaceAll("@DATA_DIR@", dataDir),
+    template.replaceAll("@PORT@", String(port)).replaceAll("@CONTROLLER_PORT@", String(controllerPort)).replaceAll("@DATA_DIR@", dataDir),
   );
   const heapMb = options.heapMb ?? 768;
   const classpath = `${libsDir}/*`;

@@ -114,7 +114,11 @@ describe("BatchAccumulator", () => {
   it("keeps arrival order and the limits for any sizes, limits and take pattern", () => {
     fc.assert(
       fc.property(
-        fc.record({ maxRecords: fc.integer({ min: 1, max: 20 }), maxBytes: fc.integer({ min: 1, max: 500 }), lingerMs: fc.constantFrom(0, 5) }),
+        fc.record({
+          maxRecords: fc.integer({ min: 1, max: 20 }),
+          maxBytes: fc.integer({ min: 1, max: 500 }),
+          lingerMs: fc.constantFrom(0, 5),
+        }),
         fc.array(fc.record({ bytes: fc.integer({ min: 1, max: 200 }), takeAfter: fc.boolean(), urgent: fc.boolean() }), { maxLength: 300 }),
         (limits: BatchLimits, steps) => {
           const accumulator = new BatchAccumulator<number>(limits, () => undefined);

@@ -45,7 +45,9 @@ describe("createMonotonicClock", () => {
   it("is strictly increasing for any sequence of counter and wall-clock readings", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ step: fc.bigInt({ min: 0n, max: 5_000_000n }), wallJump: fc.integer({ min: -5_000, max: 5_000 }) }), { maxLength: 200 }),
+        fc.array(fc.record({ step: fc.bigInt({ min: 0n, max: 5_000_000n }), wallJump: fc.integer({ min: -5_000, max: 5_000 }) }), {
+          maxLength: 200,
+        }),
         (steps) => {
           let hr = 0n;
           let wall = 1_700_000_000_000;

@@ -13,14 +13,22 @@ describe("publisher error codes", () => {
   it("README.md documents exactly the codes in the code, with the same retryable flag", () => {
     const documented = documentedCodes();
     expect(documented.map(([code]) => code).sort()).toEqual([...PUBLISHER_ERROR_CODES].sort());
-    expect(documented).toEqual(documented.map(([code]) => [code, new PublisherError(code as (typeof PUBLISHER_ERROR_CODES)[number], "x").retryable]));
+    expect(documented).toEqual(
+      documented.map(([code]) => [code, new PublisherError(code as (typeof PUBLISHER_ERROR_CODES)[number], "x").retryable]),
+    );
   });
 
   it("is a flat error with code, retryable, wireCode and cause", () => {
     const cause = new Error("underneath");
     const error = new PublisherError("PUBLISHER_INVALID_RECORD", "bad", { cause, wireCode: "WIRE_NEGATIVE_TOKENS" });
     expect(error).toBeInstanceOf(Error);
-    expect([error.name, error.code, error.retryable, error.wireCode, error.cause]).toEqual(["PublisherError", "PUBLISHER_INVALID_RECORD", false, "WIRE_NEGATIVE_TOKENS", cause]);
+    expect([error.name, error.code, error.retryable, error.wireCode, error.cause]).toEqual([
+      "PublisherError",
+      "PUBLISHER_INVALID_RECORD",
+      false,
+      "WIRE_NEGATIVE_TOKENS",
+      cause,
+    ]);
     expect(isPublisherError(error)).toBe(true);
     expect(isPublisherError(error, "PUBLISHER_CLOSED")).toBe(false);
     expect(isPublisherError(cause)).toBe(false);

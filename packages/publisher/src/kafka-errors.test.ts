@@ -2,7 +2,14 @@ import kafkajs from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { classifySendError, describeError } from "./kafka-errors";
 
-const { KafkaJSConnectionError, KafkaJSError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, KafkaJSRequestTimeoutError } = kafkajs;
+const {
+  KafkaJSConnectionError,
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
+} = kafkajs;
 
 /** A broker error as kafkajs builds it from a response's error code (src/protocol/error.js). */
 function protocolError(type: string, code: number, retriable: boolean): Error {
@@ -57,7 +64,9 @@ describe("describeError", () => {
     expect(describeError(exhausted(cause))).toBe(
       "KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:1 <- KafkaJSConnectionError: Connection error: connect ECONNREFUSED 127.0.0.1:1",
     );
-    expect(describeError(protocolError("MESSAGE_TOO_LARGE", 10, false))).toBe("KafkaJSProtocolError MESSAGE_TOO_LARGE: broker said MESSAGE_TOO_LARGE");
+    expect(describeError(protocolError("MESSAGE_TOO_LARGE", 10, false))).toBe(
+      "KafkaJSProtocolError MESSAGE_TOO_LARGE: broker said MESSAGE_TOO_LARGE",
+    );
     expect(describeError(42)).toBe("42");
   });
 });

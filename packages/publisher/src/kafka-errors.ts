@@ -9,7 +9,12 @@
 export type SendErrorKind = "retry" | "reset" | "duplicate" | "fatal";
 
 /** Broker errors that mean the producer id or its sequence numbers are out of step with the broker. */
-const PRODUCER_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "INVALID_PRODUCER_EPOCH", "INVALID_PRODUCER_ID_MAPPING"]);
+const PRODUCER_STATE_ERRORS = new Set([
+  "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  "UNKNOWN_PRODUCER_ID",
+  "INVALID_PRODUCER_EPOCH",
+  "INVALID_PRODUCER_ID_MAPPING",
+]);
 
 /** kafkajs errors about the network or the cluster's state, worth another try whatever their flag says. */
 const TRANSIENT_NAMES = new Set([

@@ -101,7 +101,8 @@ export function resolveOptions(options: PublisherOptions): ResolvedOptions {
     invalid("`kafkaConfig` applies only with `brokers` (configure your own `kafka` client instead)");
   }
   const topic = options.topic ?? DEFAULT_TOPIC;
-  if (typeof topic !== "string" || !/^[A-Za-z0-9._-]{1,249}$/.test(topic)) invalid(`\`topic\` is not a valid Kafka topic name: ${String(topic)}`);
+  if (typeof topic !== "string" || !/^[A-Za-z0-9._-]{1,249}$/.test(topic))
+    invalid(`\`topic\` is not a valid Kafka topic name: ${String(topic)}`);
   const whenFull = options.whenFull ?? "wait";
   if (whenFull !== "wait" && whenFull !== "reject") invalid(`\`whenFull\` must be 'wait' or 'reject', got ${String(whenFull)}`);
   if (options.nodeId !== undefined && typeof options.nodeId !== "string") invalid("`nodeId` must be a string");

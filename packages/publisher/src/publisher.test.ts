@@ -58,7 +58,9 @@ describe("createPublisher options", () => {
     ["a clock that is not a function", { brokers: ["127.0.0.1:1"], clock: 5 }],
   ];
   it.each(cases)("refuses %s with PUBLISHER_INVALID_OPTIONS", (_name, options) => {
-    expect(() => createPublisher(options as PublisherOptions)).toThrow(expect.objectContaining({ code: "PUBLISHER_INVALID_OPTIONS", retryable: false }));
+    expect(() => createPublisher(options as PublisherOptions)).toThrow(
+      expect.objectContaining({ code: "PUBLISHER_INVALID_OPTIONS", retryable: false }),
+    );
   });
 
   it("takes a kafkajs client instead of brokers", async () => {
@@ -73,7 +75,11 @@ describe("publish() at the call", () => {
   const invalid: Array<[string, unknown, string | undefined]> = [
     ["a negative token count", usageRecord({ tokens: { ...tokens, inputTokens: -1 } }), "WIRE_NEGATIVE_TOKENS"],
     ["an API key over 4 KiB", usageRecord({ apiKey: "k".repeat(4097) }), "WIRE_STRING_TOO_LONG"],
-    ["nanos out of range", usageRecord({ timestamp: { epochSeconds: 0, nanos: 1_000_000_000, offsetSeconds: 0 } }), "WIRE_TIMESTAMP_OUT_OF_RANGE"],
+    [
+      "nanos out of range",
+      usageRecord({ timestamp: { epochSeconds: 0, nanos: 1_000_000_000, offsetSeconds: 0 } }),
+      "WIRE_TIMESTAMP_OUT_OF_RANGE",
+    ],
     ["a token count beyond 2^53", usageRecord({ tokens: { ...tokens, totalTokens: 2 ** 60 } }), "WIRE_UNSAFE_INTEGER"],
     ["a missing field", { ...usageRecord(), failed: undefined }, "WIRE_INVALID_FIELD"],
     ["null", null, undefined],
@@ -140,7 +146,12 @@ describe("stamping and keys", () => {
       given,
       { epochSeconds: 1_768_027_619, nanos: 21, offsetSeconds: 0 },
     ]);
-    expect(published.map((record) => record.extra)).toEqual([{ nodeId: "node-7" }, { nodeId: "node-7" }, { nodeId: "node-7" }, { nodeId: "bridge-1", requestId: "r1" }]);
+    expect(published.map((record) => record.extra)).toEqual([
+      { nodeId: "node-7" },
+      { nodeId: "node-7" },
+      { nodeId: "node-7" },
+      { nodeId: "bridge-1", requestId: "r1" },
+    ]);
     expect(published.map(statisticsKey)).toEqual(["a", "GET /v1/models", "openai", "unknown"]);
     // The caller's objects are left alone.
     expect(records[0]?.timestamp).toBeUndefined();
@@ -170,7 +181,9 @@ describe("backpressure and failures without a broker", () => {
     expect(publisher.stats()).toMatchObject({ published: 3, rejected: 7, buffered: 3, waiting: 0 });
     const report = await publisher.close({ deadlineMs: 0 });
     const errors = await errorsOf(results);
-    expect(errors.slice(3).map((error) => [error?.code, error?.retryable])).toEqual(Array.from({ length: 7 }, () => ["PUBLISHER_BUFFER_FULL", true]));
+    expect(errors.slice(3).map((error) => [error?.code, error?.retryable])).toEqual(
+      Array.from({ length: 7 }, () => ["PUBLISHER_BUFFER_FULL", true]),
+    );
     expect(report.delivered).toBe(0);
     expect(report.failed.map((failure) => failure.record.latencyMs)).toEqual([0, 1, 2]);
     expect(report.failed.map((failure) => failure.error)).toEqual(errors.slice(0, 3));
@@ -200,7 +213,9 @@ describe("backpressure and failures without a broker", () => {
     const publisher = publisherFor({ deliveryTimeoutMs: 300, maxBufferedRecords: 2, whenFull: "wait", retryBackoffMs: 10 });
     const results = Array.from({ length: 5 }, (_, index) => publisher.publish(usageRecord({ latencyMs: index })));
     const errors = await errorsOf(results);
-    expect(errors.map((error) => [error?.code, error?.retryable])).toEqual(Array.from({ length: 5 }, () => ["PUBLISHER_DELIVERY_TIMEOUT", true]));
+    expect(errors.map((error) => [error?.code, error?.retryable])).toEqual(
+      Array.from({ length: 5 }, () => ["PUBLISHER_DELIVERY_TIMEOUT", true]),
+    );
     // The first batch was tried (the last error is in the message); the waiting ones were never sent.
     expect(errors[0]?.message).toMatch(/ECONNREFUSED|Connection error/);
     expect(errors.slice(2).every((error) => error?.message.includes("never sent"))).toBe(true);

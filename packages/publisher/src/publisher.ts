@@ -124,7 +124,9 @@ export class UsagePublisher {
   close(options: CloseOptions = {}): Promise<DeliveryReport> {
     const deadlineMs = options.deadlineMs;
     if (deadlineMs !== undefined && (typeof deadlineMs !== "number" || !(deadlineMs >= 0) || !Number.isFinite(deadlineMs))) {
-      return Promise.reject(new PublisherError("PUBLISHER_INVALID_OPTIONS", `close(): deadlineMs must be a finite number >= 0, got ${String(deadlineMs)}`));
+      return Promise.reject(
+        new PublisherError("PUBLISHER_INVALID_OPTIONS", `close(): deadlineMs must be a finite number >= 0, got ${String(deadlineMs)}`),
+      );
     }
     this.closing ??= this.shutdown(deadlineMs);
     return this.closing;
@@ -155,14 +157,19 @@ export class UsagePublisher {
       entry = this.prepare(record);
     } catch (error) {
       return this.refuse(
-        error instanceof PublisherError ? error : new PublisherError("PUBLISHER_INVALID_RECORD", `cannot prepare the record: ${describeError(error)}`, { cause: error }),
+        error instanceof PublisherError
+          ? error
+          : new PublisherError("PUBLISHER_INVALID_RECORD", `cannot prepare the record: ${describeError(error)}`, { cause: error }),
       );
     }
     const full = this.waiters.size > 0 || this.buffered >= this.options.maxBufferedRecords;
     if (full && this.options.whenFull === "reject") {
       this.kick();
       return this.refuse(
-        new PublisherError("PUBLISHER_BUFFER_FULL", `the buffer holds maxBufferedRecords (${String(this.options.maxBufferedRecords)}) records`),
+        new PublisherError(
+          "PUBLISHER_BUFFER_FULL",
+          `the buffer holds maxBufferedRecords (${String(this.options.maxBufferedRecords)}) records`,
+        ),
       );
     }
     this.counters.published += 1;
@@ -186,7 +193,10 @@ export class UsagePublisher {
   /** Stamps, validates and encodes a record; throws `PUBLISHER_INVALID_RECORD`. */
   private prepare(record: UsageRecord): PendingRecord {
     if (typeof record !== "object" || record === null) {
-      throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: not an object (${record === null ? "null" : typeof record})`);
+      throw new PublisherError(
+        "PUBLISHER_INVALID_RECORD",
+        `invalid usage record: not an object (${record === null ? "null" : typeof record})`,
+      );
     }
     let stamped = record;
     const timestamp = record.timestamp;
@@ -205,7 +215,10 @@ export class UsagePublisher {
       value = encodeUsageRecord(stamped);
     } catch (error) {
       if (isWireError(error)) {
-        throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: ${error.code}: ${error.message}`, { cause: error, wireCode: error.code });
+        throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: ${error.code}: ${error.message}`, {
+          cause: error,
+          wireCode: error.code,
+        });
       }
       throw new PublisherError("PUBLISHER_INVALID_RECORD", `invalid usage record: ${describeError(error)}`, { cause: error });
     }
@@ -248,14 +261,17 @@ export class UsagePublisher {
     // Batches that became ready while the last request was on the wire share one request.
     const entries = [...first.items];
     let bytes = first.bytes;
-    for (let next = this.accumulator.take(urgent, this.options.maxRequestBytes - bytes); next !== undefined; ) {
+    for (let next = this.accumulator.take(urgent, this.options.maxRequestBytes - bytes); next !== undefined;) {
       for (const entry of next.items) entries.push(entry);
       bytes += next.bytes;
       next = this.accumulator.take(urgent, this.options.maxRequestBytes - bytes);
     }
     void this.deliver(entries)
       .catch((error: unknown) => {
-        this.fail(entries, new PublisherError("PUBLISHER_SEND_FAILED", `internal error while sending: ${describeError(error)}`, { cause: error }));
+        this.fail(
+          entries,
+          new PublisherError("PUBLISHER_SEND_FAILED", `internal error while sending: ${describeError(error)}`, { cause: error }),
+        );
       })
       .finally(() => {
         this.sending = false;
@@ -311,7 +327,10 @@ export class UsagePublisher {
           this.acknowledge(entries, []);
           return;
         case "fatal":
-          this.fail(entries, new PublisherError("PUBLISHER_SEND_FAILED", `the broker refused the batch: ${describeError(failure)}`, { cause: failure }));
+          this.fail(
+            entries,
+            new PublisherError("PUBLISHER_SEND_FAILED", `the broker refused the batch: ${describeError(failure)}`, { cause: failure }),
+          );
           await this.resetProducer("a batch was refused");
           return;
         case "reset":
@@ -359,7 +378,8 @@ export class UsagePublisher {
       this.settle(entry, error);
       count += 1;
     }
-    if (count > 0) this.logger.error({ topic: this.topic, records: count, code: error.code, error: error.message }, "publisher: records not delivered");
+    if (count > 0)
+      this.logger.error({ topic: this.topic, records: count, code: error.code, error: error.message }, "publisher: records not delivered");
   }
 
   private settle(entry: PendingRecord, error: PublisherError | undefined, ack?: PublishAck): void {
@@ -434,7 +454,8 @@ export class UsagePublisher {
     const error = this.closeTimeout(false, undefined);
     const never = [...this.waiters.drain(), ...this.accumulator.drain()];
     for (const entry of never) this.settle(entry, error);
-    if (never.length > 0) this.logger.error({ topic: this.topic, records: never.length, code: error.code }, "publisher: records not delivered");
+    if (never.length > 0)
+      this.logger.error({ topic: this.topic, records: never.length, code: error.code }, "publisher: records not delivered");
     // A batch between two attempts ends at once; one on the wire is awaited (kafkajs cannot cancel it).
     this.wakePause?.();
   }
@@ -502,13 +523,15 @@ export class UsagePublisher {
   }
 
   private deliveryTimeout(cause: unknown, sent: boolean): PublisherError {
-    const what = sent
-      ? "was not acknowledged (the broker may still hold a copy of the last attempt)"
-      : "was never sent";
+    const what = sent ? "was not acknowledged (the broker may still hold a copy of the last attempt)" : "was never sent";
     const last = cause === undefined ? "" : `; last error: ${describeError(cause)}`;
-    return new PublisherError("PUBLISHER_DELIVERY_TIMEOUT", `the record ${what} within deliveryTimeoutMs (${String(this.options.deliveryTimeoutMs)} ms)${last}`, {
-      cause,
-    });
+    return new PublisherError(
+      "PUBLISHER_DELIVERY_TIMEOUT",
+      `the record ${what} within deliveryTimeoutMs (${String(this.options.deliveryTimeoutMs)} ms)${last}`,
+      {
+        cause,
+      },
+    );
   }
 
   private closeTimeout(sent: boolean, cause: unknown): PublisherError {

@@ -14,7 +14,11 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 const wireId = (record: UsageRecord): string => encodeUsageRecord(record).toString("base64");
 
 /** Publishes one record every `intervalMs` until stopped, keeping each call's promise. */
-function startStream(publisher: UsagePublisher, prefix: string, intervalMs = 20): { results: Array<Promise<PublishAck>>; stop(): Promise<void> } {
+function startStream(
+  publisher: UsagePublisher,
+  prefix: string,
+  intervalMs = 20,
+): { results: Array<Promise<PublishAck>>; stop(): Promise<void> } {
   const results: Array<Promise<PublishAck>> = [];
   let running = true;
   const loop = (async () => {
@@ -114,7 +118,13 @@ describe("publisher through a broker outage (dedicated broker, killed with SIGKI
     expect(report.failed.map((failure) => failure.error)).toEqual(errors);
     expect(new Set(report.failed.map((failure) => failure.error.code))).toEqual(new Set(["PUBLISHER_CLOSE_TIMEOUT"]));
     expect(acked.length + report.failed.length).toBe(stream.results.length);
-    expect(publisher.stats()).toMatchObject({ published: stream.results.length, acknowledged: acked.length, failed: report.failed.length, buffered: 0, waiting: 0 });
+    expect(publisher.stats()).toMatchObject({
+      published: stream.results.length,
+      acknowledged: acked.length,
+      failed: report.failed.length,
+      buffered: 0,
+      waiting: 0,
+    });
 
     // Bring the broker back to look at the topic.
     await live.restart();

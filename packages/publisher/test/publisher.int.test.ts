@@ -43,7 +43,14 @@ describe("UsagePublisher against a real broker", () => {
     const acks = await Promise.all(records.map((record) => publisher.publish(record)));
     const report = await publisher.close();
     expect(report).toEqual({ delivered: 0, failed: [] });
-    expect(publisher.stats()).toMatchObject({ published: records.length, acknowledged: records.length, failed: 0, buffered: 0, waiting: 0, rejected: 0 });
+    expect(publisher.stats()).toMatchObject({
+      published: records.length,
+      acknowledged: records.length,
+      failed: 0,
+      buffered: 0,
+      waiting: 0,
+      rejected: 0,
+    });
 
     const messages = await readTopic(brokers, topic);
     expectExactlyOnce(
@@ -66,12 +73,16 @@ describe("UsagePublisher against a real broker", () => {
     }
     expect([...partitionsByKey].filter(([, partitions]) => partitions.size !== 1)).toEqual([]);
     expect(new Set(partitionsByKey.keys())).toEqual(new Set(records.map(statisticsKey)));
-    expect([...partitionsByKey.keys()]).toEqual(expect.arrayContaining(["key-0", "key-39", "POST /v1/chat/completions", "openai", "unknown"]));
+    expect([...partitionsByKey.keys()]).toEqual(
+      expect.arrayContaining(["key-0", "key-39", "POST /v1/chat/completions", "openai", "unknown"]),
+    );
     expect(new Set(messages.map((message) => message.partition)).size).toBeGreaterThan(1);
 
     // Stamped timestamps strictly increase in publish order; a timestamp the caller gave is kept.
     const stamped = acks.slice(0, -1).map((ack) => ack.record.timestamp);
-    const notIncreasing = stamped.filter((ts, index) => index > 0 && (ts === undefined || compareTimestamps(stamped[index - 1] ?? ts, ts) >= 0));
+    const notIncreasing = stamped.filter(
+      (ts, index) => index > 0 && (ts === undefined || compareTimestamps(stamped[index - 1] ?? ts, ts) >= 0),
+    );
     expect(notIncreasing).toEqual([]);
     expect(formatRfc3339Nano(acks.at(-1)?.record.timestamp ?? own)).toBe("2026-01-10T14:46:59.123456789+08:00");
     expect(acks.at(-1)?.record.timestamp).toEqual(own);
@@ -80,7 +91,13 @@ describe("UsagePublisher against a real broker", () => {
   it("whenFull 'wait': publish() waits for space in call order, and every waiting record is delivered once", async () => {
     const topic = topics.names[1] ?? "";
     // A linger far longer than the test: batches go only because callers wait for space.
-    const publisher = createPublisher({ brokers, topic, maxBufferedRecords: 5, whenFull: "wait", batch: { maxRecords: 1_000, lingerMs: 600_000 } });
+    const publisher = createPublisher({
+      brokers,
+      topic,
+      maxBufferedRecords: 5,
+      whenFull: "wait",
+      batch: { maxRecords: 1_000, lingerMs: 600_000 },
+    });
     await publisher.connect();
     const records = usageRecords(60, 3, "wait");
     const settledOrder: number[] = [];
@@ -109,7 +126,13 @@ describe("UsagePublisher against a real broker", () => {
 
   it("whenFull 'reject': publish() rejects with PUBLISHER_BUFFER_FULL at the call, and only accepted records are sent", async () => {
     const topic = topics.names[2] ?? "";
-    const publisher = createPublisher({ brokers, topic, maxBufferedRecords: 5, whenFull: "reject", batch: { maxRecords: 1_000, lingerMs: 600_000 } });
+    const publisher = createPublisher({
+      brokers,
+      topic,
+      maxBufferedRecords: 5,
+      whenFull: "reject",
+      batch: { maxRecords: 1_000, lingerMs: 600_000 },
+    });
     await publisher.connect();
     const records = usageRecords(20, 2, "reject");
     const outcomes = await Promise.allSettled(records.map((record) => publisher.publish(record)));
@@ -137,7 +160,9 @@ describe("UsagePublisher against a real broker", () => {
     const topic = topics.names[3] ?? "";
     const publisher = createPublisher({ brokers, topic });
     const valid = publisher.publish(usageRecord({ apiKey: "valid" }));
-    const invalid = publisher.publish(usageRecord({ tokens: { inputTokens: -1, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 } }));
+    const invalid = publisher.publish(
+      usageRecord({ tokens: { inputTokens: -1, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 } }),
+    );
     await expect(invalid).rejects.toMatchObject({ code: "PUBLISHER_INVALID_RECORD", wireCode: "WIRE_NEGATIVE_TOKENS", retryable: false });
     const flushed = await publisher.flush();
     expect(flushed).toEqual({ delivered: 1, failed: [] });

@@ -128,11 +128,16 @@ describe("splitDetails", () => {
   it("tiles any range within any limit (property)", () => {
     const encode = encoder(statistics);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 2048, max: 200_000 }), (a, b, limit) => {
-        const from = Math.min(a, b);
-        const to = Math.max(a, b);
-        expectTiling([...splitDetails({ from, to, maxValueBytes: limit, encode })], from, to, limit);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 4000 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.integer({ min: 2048, max: 200_000 }),
+        (a, b, limit) => {
+          const from = Math.min(a, b);
+          const to = Math.max(a, b);
+          expectTiling([...splitDetails({ from, to, maxValueBytes: limit, encode })], from, to, limit);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -147,11 +152,21 @@ describe("encodeChunkRecords", () => {
     expect(records.map((record) => record.key)).toEqual(records.map((_, index) => `c/usage.records/4/2/9/${String(index)}`));
     let offset = 0;
     for (const record of records) {
-      expect(record.ref).toEqual({ key: record.key, detailCount: record.ref.detailCount, bytes: record.value.length, checksum: chunkChecksum(record.value) });
+      expect(record.ref).toEqual({
+        key: record.key,
+        detailCount: record.ref.detailCount,
+        bytes: record.value.length,
+        checksum: chunkChecksum(record.value),
+      });
       expect(Buffer.byteLength(record.key) + record.value.length + RECORD_OVERHEAD_BYTES).toBeLessThanOrEqual(maxMessageBytes);
       const chunk = decodeDetailChunk(record.value);
       const key = parseSnapshotKey(record.key);
-      expect(key).toMatchObject({ partition: chunk.partition, epoch: chunk.writerEpoch, generation: chunk.generation, index: chunk.chunkIndex });
+      expect(key).toMatchObject({
+        partition: chunk.partition,
+        epoch: chunk.writerEpoch,
+        generation: chunk.generation,
+        index: chunk.chunkIndex,
+      });
       expect(chunk.detailOffset).toBe(offset);
       offset += record.ref.detailCount;
     }

@@ -73,13 +73,33 @@ describe("the restore rule (selectGeneration)", () => {
     const live = fillStatistics({ count: 5000, seed: 3 });
     const g1 = writeGeneration(log, { statistics: live, epoch: 0, generation: 1 });
     fillStatistics({ count: 1000, seed: 4, start: 5000, into: live });
-    const g2 = writeGeneration(log, { statistics: live, epoch: 0, generation: 2, kind: "incremental", base: { generation: 1, chunks: g1.chunks, detailCount: 5000 } });
+    const g2 = writeGeneration(log, {
+      statistics: live,
+      epoch: 0,
+      generation: 2,
+      kind: "incremental",
+      base: { generation: 1, chunks: g1.chunks, detailCount: 5000 },
+    });
     fillStatistics({ count: 10, seed: 5, start: 6000, into: live });
-    writeGeneration(log, { statistics: live, epoch: 0, generation: 3, kind: "incremental", base: { generation: 2, chunks: g2.chunks, detailCount: 6000 }, resumeOffset: "6010" });
+    writeGeneration(log, {
+      statistics: live,
+      epoch: 0,
+      generation: 3,
+      kind: "incremental",
+      base: { generation: 2, chunks: g2.chunks, detailCount: 6000 },
+      resumeOffset: "6010",
+    });
 
     const selection = restored(log);
     expect(selection.rejected).toEqual([]);
-    expect(selection.chosen?.manifest).toMatchObject({ generation: 3, writerEpoch: 0, kind: "incremental", baseGeneration: 2, resumeOffset: "6010", detailCount: 6010 });
+    expect(selection.chosen?.manifest).toMatchObject({
+      generation: 3,
+      writerEpoch: 0,
+      kind: "incremental",
+      baseGeneration: 2,
+      resumeOffset: "6010",
+      detailCount: 6010,
+    });
     expect(selection.chosen?.statistics.snapshotJson()).toBe(live.snapshotJson());
     expect(orphanKeys(log, selection.chosen?.key, selection.chosen?.manifest)).toEqual([]);
   });
@@ -90,13 +110,25 @@ describe("the restore rule (selectGeneration)", () => {
     const before = live.snapshotJson();
     const g1 = writeGeneration(log, { statistics: live, epoch: 0, generation: 1 });
     fillStatistics({ count: 3000, seed: 9, start: 3000, into: live });
-    const half = writeGeneration(log, { statistics: live, epoch: 0, generation: 2, kind: "incremental", base: { generation: 1, chunks: g1.chunks, detailCount: 3000 }, manifest: false });
+    const half = writeGeneration(log, {
+      statistics: live,
+      epoch: 0,
+      generation: 2,
+      kind: "incremental",
+      base: { generation: 1, chunks: g1.chunks, detailCount: 3000 },
+      manifest: false,
+    });
 
     const selection = restored(log);
     expect(selection.chosen?.manifest.generation).toBe(1);
     expect(selection.chosen?.statistics.snapshotJson()).toBe(before);
     const orphans = orphanKeys(log, selection.chosen?.key, selection.chosen?.manifest);
-    expect(orphans.sort()).toEqual(half.chunks.slice(g1.chunks.length).map((ref) => ref.key).sort());
+    expect(orphans.sort()).toEqual(
+      half.chunks
+        .slice(g1.chunks.length)
+        .map((ref) => ref.key)
+        .sort(),
+    );
     expect(orphans.length).toBeGreaterThan(0);
     expect(fenceOf(log)).toEqual({ epoch: 0, generation: 2 });
   });

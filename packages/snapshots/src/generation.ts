@@ -82,7 +82,10 @@ export function manifestCandidates(log: PartitionLog): { candidates: ManifestCan
     try {
       const manifest = decodeSnapshotManifest(value);
       if (manifest.sourceTopic !== parsed.sourceTopic || manifest.partition !== parsed.partition || manifest.writerEpoch !== parsed.epoch) {
-        throw new SnapshotError("SNAPSHOT_INVALID_MANIFEST", `manifest content (${manifest.sourceTopic}/${String(manifest.partition)} epoch ${String(manifest.writerEpoch)}) does not match its key`);
+        throw new SnapshotError(
+          "SNAPSHOT_INVALID_MANIFEST",
+          `manifest content (${manifest.sourceTopic}/${String(manifest.partition)} epoch ${String(manifest.writerEpoch)}) does not match its key`,
+        );
       }
       candidates.push({ key, manifest });
     } catch (error) {
@@ -109,17 +112,26 @@ export function verifyChunks(manifest: SnapshotManifest, values: ReadonlyMap<str
   return manifest.chunks.map((ref) => {
     const parsed = parseSnapshotKey(ref.key);
     if (parsed?.type !== "chunk" || parsed.sourceTopic !== manifest.sourceTopic || parsed.partition !== manifest.partition) {
-      throw new SnapshotError("SNAPSHOT_INVALID_MANIFEST", `manifest lists ${JSON.stringify(ref.key)}, not a chunk key of ${manifest.sourceTopic}/${String(manifest.partition)}`);
+      throw new SnapshotError(
+        "SNAPSHOT_INVALID_MANIFEST",
+        `manifest lists ${JSON.stringify(ref.key)}, not a chunk key of ${manifest.sourceTopic}/${String(manifest.partition)}`,
+      );
     }
     const value = values.get(ref.key);
     if (value === undefined || value === null) {
       throw new SnapshotError("SNAPSHOT_CHUNK_MISSING", `chunk ${ref.key} is ${value === null ? "tombstoned" : "not on the topic"}`);
     }
     if (value.length !== ref.bytes || chunkChecksum(value) !== ref.checksum) {
-      throw new SnapshotError("SNAPSHOT_CHECKSUM_MISMATCH", `chunk ${ref.key}: ${String(value.length)} bytes do not match the manifest's ${String(ref.bytes)} bytes and checksum`);
+      throw new SnapshotError(
+        "SNAPSHOT_CHECKSUM_MISMATCH",
+        `chunk ${ref.key}: ${String(value.length)} bytes do not match the manifest's ${String(ref.bytes)} bytes and checksum`,
+      );
     }
     if (value.length < 10 || !value.subarray(2, 10).equals(header)) {
-      throw new SnapshotError("SNAPSHOT_SCHEMA_MISMATCH", `chunk ${ref.key} is not written with the manifest's chunk schema ${manifest.schemaFingerprint}`);
+      throw new SnapshotError(
+        "SNAPSHOT_SCHEMA_MISMATCH",
+        `chunk ${ref.key} is not written with the manifest's chunk schema ${manifest.schemaFingerprint}`,
+      );
     }
     return value;
   });
@@ -164,7 +176,10 @@ export function applyGeneration(options: ApplyGenerationOptions): void {
     offset = end;
   });
   if (offset !== manifest.detailCount) {
-    throw new SnapshotError("SNAPSHOT_INVALID_MANIFEST", `chunks hold ${String(offset)} details, the manifest says ${String(manifest.detailCount)}`);
+    throw new SnapshotError(
+      "SNAPSHOT_INVALID_MANIFEST",
+      `chunks hold ${String(offset)} details, the manifest says ${String(manifest.detailCount)}`,
+    );
   }
   const totals = target.totals();
   if (target.detailCount !== manifest.detailCount || !sameTotals(totals, manifest.totals)) {
@@ -185,7 +200,8 @@ function decodeChunk(keyText: string, key: ChunkKey, value: Buffer | undefined, 
   }
   const problems: string[] = [];
   if (chunk.sourceTopic !== key.sourceTopic || chunk.partition !== key.partition) problems.push("source partition");
-  if (chunk.writerEpoch !== key.epoch || chunk.generation !== key.generation || chunk.chunkIndex !== key.index) problems.push("epoch/generation/index");
+  if (chunk.writerEpoch !== key.epoch || chunk.generation !== key.generation || chunk.chunkIndex !== key.index)
+    problems.push("epoch/generation/index");
   if (chunk.detailOffset !== offset) problems.push(`detail offset ${String(chunk.detailOffset)} (expected ${String(offset)})`);
   if (chunk.columns.count !== count) problems.push(`detail count ${String(chunk.columns.count)} (manifest: ${String(count)})`);
   if (problems.length > 0) {
@@ -203,7 +219,8 @@ export function describe(error: unknown, fallback: SnapshotErrorCode): { code: S
 /** The result of {@link selectGeneration}. */
 export interface Selection<S> {
   /** The newest generation that verified and applied, or `undefined`. */
-  readonly chosen: { readonly key: string; readonly manifest: SnapshotManifest; readonly statistics: S; readonly bytes: number } | undefined;
+  readonly chosen:
+    { readonly key: string; readonly manifest: SnapshotManifest; readonly statistics: S; readonly bytes: number } | undefined;
   /** Newer (or broken) manifests that were passed over, newest first, undecodable ones last. */
   readonly rejected: RejectedGeneration[];
 }
@@ -215,7 +232,10 @@ export interface Selection<S> {
  * can be sized for it), matches the manifest's detail count and totals. Older or broken ones are
  * passed over (reported in `rejected`).
  */
-export function selectGeneration<S extends DetailStatistics>(log: PartitionLog, createStatistics: (manifest: SnapshotManifest) => S): Selection<S> {
+export function selectGeneration<S extends DetailStatistics>(
+  log: PartitionLog,
+  createStatistics: (manifest: SnapshotManifest) => S,
+): Selection<S> {
   const { candidates, rejected: undecodable } = manifestCandidates(log);
   const rejected: RejectedGeneration[] = [];
   for (const { key, manifest } of candidates) {

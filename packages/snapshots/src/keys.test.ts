@@ -14,7 +14,12 @@ describe("snapshot keys", () => {
     const count = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
     fc.assert(
       fc.property(topic, count, count, count, count, (sourceTopic, partition, epoch, generation, index) => {
-        expect(parseSnapshotKey(manifestKey({ sourceTopic, partition, epoch }))).toEqual({ type: "manifest", sourceTopic, partition, epoch });
+        expect(parseSnapshotKey(manifestKey({ sourceTopic, partition, epoch }))).toEqual({
+          type: "manifest",
+          sourceTopic,
+          partition,
+          epoch,
+        });
         expect(parseSnapshotKey(chunkKey({ sourceTopic, partition, epoch, generation, index }))).toEqual({
           type: "chunk",
           sourceTopic,

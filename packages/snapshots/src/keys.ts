@@ -105,7 +105,10 @@ export function snapshotPartitionFor(partition: number, snapshotPartitions: numb
     throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `partition must be a non-negative integer, got ${String(partition)}`);
   }
   if (!Number.isSafeInteger(snapshotPartitions) || snapshotPartitions < 1) {
-    throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `snapshot topic partitions must be a positive integer, got ${String(snapshotPartitions)}`);
+    throw new SnapshotError(
+      "SNAPSHOT_INVALID_OPTIONS",
+      `snapshot topic partitions must be a positive integer, got ${String(snapshotPartitions)}`,
+    );
   }
   return partition % snapshotPartitions;
 }

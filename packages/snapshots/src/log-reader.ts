@@ -115,11 +115,19 @@ export async function openSnapshotLog(options: SnapshotLogOptions): Promise<Snap
     else reject(error);
   };
   const stallTimeoutMs = options.stallTimeoutMs ?? 60_000;
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress > stallTimeoutMs) {
-      finish(new SnapshotError("SNAPSHOT_READ_STALLED", `no progress reading ${topic} for ${String(stallTimeoutMs)} ms (partitions ${[...remaining].join(",")} not caught up)`));
-    }
-  }, Math.min(1000, stallTimeoutMs));
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - lastProgress > stallTimeoutMs) {
+        finish(
+          new SnapshotError(
+            "SNAPSHOT_READ_STALLED",
+            `no progress reading ${topic} for ${String(stallTimeoutMs)} ms (partitions ${[...remaining].join(",")} not caught up)`,
+          ),
+        );
+      }
+    },
+    Math.min(1000, stallTimeoutMs),
+  );
   watchdog.unref();
   if (remaining.size === 0) finish();
 
@@ -184,7 +192,9 @@ export async function openSnapshotLog(options: SnapshotLogOptions): Promise<Snap
 async function shutdown(consumer: Consumer, admin: Admin, groupId: string, logger: SnapshotLogger): Promise<void> {
   await consumer.disconnect().catch((error: unknown) => logger.warn({ err: error, groupId }, "snapshot topic read: disconnect failed"));
   // The group never committed offsets; deleting it keeps the coordinator tidy. It may already be gone.
-  await admin.deleteGroups([groupId]).catch((error: unknown) => logger.debug({ err: error, groupId }, "snapshot topic read: group not deleted"));
+  await admin
+    .deleteGroups([groupId])
+    .catch((error: unknown) => logger.debug({ err: error, groupId }, "snapshot topic read: group not deleted"));
   await admin.disconnect().catch(() => undefined);
 }
 

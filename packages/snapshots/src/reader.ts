@@ -120,7 +120,8 @@ export class SnapshotReader {
    */
   async readAll(): Promise<ReadAllResult> {
     this.checkOpen();
-    if (this.log !== undefined) throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", "readAll() cannot run while the reader follows the topic");
+    if (this.log !== undefined)
+      throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", "readAll() cannot run while the reader follows the topic");
     const started = performance.now();
     const { logs, bytesRead } = await readPartitionLogs({ ...this.options, logger: this.logger });
     this.views.clear();
@@ -187,7 +188,10 @@ export class SnapshotReader {
         this.logger.error({ err: error, sourceTopic }, "snapshot reader stopped following");
         this.options.onFollowFailure?.(error);
       },
-      partitions: partitions === undefined ? undefined : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
+      partitions:
+        partitions === undefined
+          ? undefined
+          : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
       onRecords: async (_snapshotPartition, records) => {
         for (const partition of collect(records)) dirty.add(partition);
         if (live && dirty.size > 0) await enqueue();
@@ -270,13 +274,22 @@ export class SnapshotReader {
       try {
         const chunks = verifyChunks(newest.manifest, log.values);
         polluted = true;
-        applyGeneration({ target: current.statistics, manifest: newest.manifest, chunks, fromCount: current.detailCount, onBatch: (batch) => batches.push(batch) });
+        applyGeneration({
+          target: current.statistics,
+          manifest: newest.manifest,
+          chunks,
+          fromCount: current.detailCount,
+          onBatch: (batch) => batches.push(batch),
+        });
         const next = view(newest.manifest, current.statistics);
         this.views.set(log.partition, next);
         if (!this.fleetDirty) for (const batch of batches) this.fleet.mergeDetails(batch);
         return event(next, next.detailCount - current.detailCount, false);
       } catch (error) {
-        this.logger.warn({ err: error, partition: log.partition, key: newest.key }, `snapshot reader: generation not applied incrementally (${errorMessage(error)}); rebuilding`);
+        this.logger.warn(
+          { err: error, partition: log.partition, key: newest.key },
+          `snapshot reader: generation not applied incrementally (${errorMessage(error)}); rebuilding`,
+        );
       }
     }
     const selection = selectGeneration(log, (manifest) => this.newStatistics(capacityFor(manifest)));
@@ -303,7 +316,9 @@ export class SnapshotReader {
   }
 
   private newStatistics(initialCapacity?: number): RequestStatistics {
-    return new RequestStatistics(initialCapacity === undefined ? this.options.statisticsOptions : { initialCapacity, ...this.options.statisticsOptions });
+    return new RequestStatistics(
+      initialCapacity === undefined ? this.options.statisticsOptions : { initialCapacity, ...this.options.statisticsOptions },
+    );
   }
 
   private checkOpen(): void {

@@ -67,7 +67,11 @@ export function* encodeChunkRecords(options: EncodeChunksOptions): Generator<Chu
   for (const piece of pieces) {
     const key = keyOf(index);
     index += 1;
-    yield { key, value: piece.value, ref: { key, detailCount: piece.to - piece.from, bytes: piece.value.length, checksum: chunkChecksum(piece.value) } };
+    yield {
+      key,
+      value: piece.value,
+      ref: { key, detailCount: piece.to - piece.from, bytes: piece.value.length, checksum: chunkChecksum(piece.value) },
+    };
   }
 }
 
@@ -112,7 +116,10 @@ export function encodeManifestRecord(options: EncodeManifestOptions): { key: str
   const value = encodeSnapshotManifest(manifest);
   const limit = maxValueBytes(options.maxMessageBytes, Buffer.byteLength(key));
   if (value.length > limit) {
-    throw new SnapshotError("SNAPSHOT_OVERSIZE", `the manifest of ${String(options.chunks.length)} chunks encodes to ${String(value.length)} bytes, more than ${String(limit)}`);
+    throw new SnapshotError(
+      "SNAPSHOT_OVERSIZE",
+      `the manifest of ${String(options.chunks.length)} chunks encodes to ${String(value.length)} bytes, more than ${String(limit)}`,
+    );
   }
   return { key, value, manifest };
 }

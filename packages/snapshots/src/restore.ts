@@ -140,7 +140,8 @@ export interface ReadPartitionLogsOptions {
 /** Reads the snapshot topic once up to its end offsets and groups the latest values by source partition. */
 export async function readPartitionLogs(options: ReadPartitionLogsOptions): Promise<{ logs: Map<number, ScannedLog>; bytesRead: number }> {
   const { kafka, topic, sourceTopic, partitions } = options;
-  if (!isTopicName(sourceTopic)) throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `not a Kafka topic name: ${JSON.stringify(sourceTopic)}`);
+  if (!isTopicName(sourceTopic))
+    throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `not a Kafka topic name: ${JSON.stringify(sourceTopic)}`);
   const logs = new Map<number, ScannedLog>();
   const wanted = partitions === undefined ? undefined : new Set(partitions);
   const collect = collectInto(logs, sourceTopic, wanted);
@@ -149,7 +150,8 @@ export async function readPartitionLogs(options: ReadPartitionLogsOptions): Prom
     topic,
     logger: options.logger,
     stallTimeoutMs: options.stallTimeoutMs,
-    partitions: partitions === undefined ? undefined : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
+    partitions:
+      partitions === undefined ? undefined : (count) => [...new Set(partitions.map((partition) => snapshotPartitionFor(partition, count)))],
     onRecords: (_snapshotPartition, records) => void collect(records),
   });
   try {
@@ -161,7 +163,11 @@ export async function readPartitionLogs(options: ReadPartitionLogsOptions): Prom
 }
 
 /** A record sink that keeps the latest value per key, grouped by source partition. */
-export function collectInto(logs: Map<number, ScannedLog>, sourceTopic: string, wanted: ReadonlySet<number> | undefined): (records: readonly LogRecord[]) => Set<number> {
+export function collectInto(
+  logs: Map<number, ScannedLog>,
+  sourceTopic: string,
+  wanted: ReadonlySet<number> | undefined,
+): (records: readonly LogRecord[]) => Set<number> {
   return (records) => {
     const touched = new Set<number>();
     for (const record of records) {
@@ -186,8 +192,15 @@ function emptyLog(sourceTopic: string, partition: number): ScannedLog {
 }
 
 /** The restore rule applied to one partition's log (durationMs left 0). */
-export function restoreFromLog(log: ScannedLog, statisticsOptions: RequestStatisticsOptions | undefined, logger: SnapshotLogger): RestoredPartition {
-  const selection = selectGeneration(log, (manifest) => new RequestStatistics({ initialCapacity: capacityFor(manifest), ...statisticsOptions }));
+export function restoreFromLog(
+  log: ScannedLog,
+  statisticsOptions: RequestStatisticsOptions | undefined,
+  logger: SnapshotLogger,
+): RestoredPartition {
+  const selection = selectGeneration(
+    log,
+    (manifest) => new RequestStatistics({ initialCapacity: capacityFor(manifest), ...statisticsOptions }),
+  );
   const chosen = selection.chosen;
   const statistics = chosen?.statistics ?? new RequestStatistics(statisticsOptions);
   for (const rejected of selection.rejected) {

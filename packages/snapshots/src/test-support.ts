@@ -84,7 +84,10 @@ export function fillStatistics(options: MakeRecordsOptions & { readonly into?: R
   const start = options.start ?? 0;
   const batch = 50_000;
   for (let done = 0; done < options.count; done += batch) {
-    statisticsOf(makeRecords({ ...options, start: start + done, count: Math.min(batch, options.count - done), seed: (options.seed ?? 1) + done }), into);
+    statisticsOf(
+      makeRecords({ ...options, start: start + done, count: Math.min(batch, options.count - done), seed: (options.seed ?? 1) + done }),
+      into,
+    );
   }
   return into;
 }

@@ -78,7 +78,10 @@ export async function ensureSnapshotTopic(admin: Admin, options: EnsureSnapshotT
   const partitions = positive(options.partitions ?? 1, "partitions");
   const maxMessageBytes = positive(options.maxMessageBytes ?? 1_048_576, "maxMessageBytes");
   if (maxMessageBytes < 64 * 1024) {
-    throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `maxMessageBytes ${String(maxMessageBytes)} is too small for snapshot chunks (at least 65536)`);
+    throw new SnapshotError(
+      "SNAPSHOT_INVALID_OPTIONS",
+      `maxMessageBytes ${String(maxMessageBytes)} is too small for snapshot chunks (at least 65536)`,
+    );
   }
   const configEntries = [
     { name: "cleanup.policy", value: "compact" },
@@ -124,7 +127,10 @@ export async function ensureSnapshotTopic(admin: Admin, options: EnsureSnapshotT
       await new Promise((done) => setTimeout(done, 250));
     }
   }
-  logger.info({ topic, created, partitions: described.partitions, maxMessageBytes: described.maxMessageBytes }, created ? "snapshot topic created" : "snapshot topic exists");
+  logger.info(
+    { topic, created, partitions: described.partitions, maxMessageBytes: described.maxMessageBytes },
+    created ? "snapshot topic created" : "snapshot topic exists",
+  );
   return { ...described, created };
 }
 
@@ -132,7 +138,10 @@ export async function ensureSnapshotTopic(admin: Admin, options: EnsureSnapshotT
  * Reads the snapshot topic's partition count and configuration. Throws `SNAPSHOT_TOPIC_MISSING`,
  * `SNAPSHOT_TOPIC_MISCONFIGURED` (not `cleanup.policy=compact`) or `SNAPSHOT_READ_FAILED`.
  */
-export async function describeSnapshotTopic(admin: Admin, topic: string): Promise<SnapshotTopic & { readonly config: Readonly<Record<string, string>> }> {
+export async function describeSnapshotTopic(
+  admin: Admin,
+  topic: string,
+): Promise<SnapshotTopic & { readonly config: Readonly<Record<string, string>> }> {
   let partitions: number;
   let config: Record<string, string>;
   try {
@@ -155,21 +164,29 @@ export async function describeSnapshotTopic(admin: Admin, topic: string): Promis
     throw new SnapshotError("SNAPSHOT_READ_FAILED", `cannot describe snapshot topic ${topic}: ${errorMessage(error)}`, { cause: error });
   }
   if (config["cleanup.policy"] !== "compact") {
-    throw new SnapshotError("SNAPSHOT_TOPIC_MISCONFIGURED", `snapshot topic ${topic} has cleanup.policy=${config["cleanup.policy"] ?? "?"}, not compact`);
+    throw new SnapshotError(
+      "SNAPSHOT_TOPIC_MISCONFIGURED",
+      `snapshot topic ${topic} has cleanup.policy=${config["cleanup.policy"] ?? "?"}, not compact`,
+    );
   }
   const maxMessageBytes = Number(config["max.message.bytes"]);
   if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes <= 0 || partitions < 1) {
-    throw new SnapshotError("SNAPSHOT_TOPIC_MISCONFIGURED", `snapshot topic ${topic}: max.message.bytes ${String(config["max.message.bytes"])}, ${String(partitions)} partitions`);
+    throw new SnapshotError(
+      "SNAPSHOT_TOPIC_MISCONFIGURED",
+      `snapshot topic ${topic}: max.message.bytes ${String(config["max.message.bytes"])}, ${String(partitions)} partitions`,
+    );
   }
   return { name: topic, partitions, maxMessageBytes, config };
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `${name} must be a positive integer, got ${String(value)}`);
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `${name} must be a non-negative integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new SnapshotError("SNAPSHOT_INVALID_OPTIONS", `${name} must be a non-negative integer, got ${String(value)}`);
   return value;
 }

@@ -140,7 +140,9 @@ export class SnapshotWriter {
     const { restored } = options;
     if (!isTopicName(options.sourceTopic)) throw invalid(`not a Kafka topic name: ${JSON.stringify(options.sourceTopic)}`);
     if (restored.sourceTopic !== options.sourceTopic || restored.partition !== options.partition) {
-      throw invalid(`restored is ${restored.sourceTopic}/${String(restored.partition)}, not ${options.sourceTopic}/${String(options.partition)}`);
+      throw invalid(
+        `restored is ${restored.sourceTopic}/${String(restored.partition)}, not ${options.sourceTopic}/${String(options.partition)}`,
+      );
     }
     this.producer = options.producer;
     this.topic = options.snapshotTopic;
@@ -211,7 +213,10 @@ export class SnapshotWriter {
         abandoned,
       ]);
       if (this.claimPhase === "abandoned") {
-        throw new SnapshotError("SNAPSHOT_CLAIM_ABANDONED", `the claim of ${this.sourceTopic}/${String(this.partition)} was abandoned before it was written; nothing was written`);
+        throw new SnapshotError(
+          "SNAPSHOT_CLAIM_ABANDONED",
+          `the claim of ${this.sourceTopic}/${String(this.partition)} was abandoned before it was written; nothing was written`,
+        );
       }
       this.claimPhase = "writing";
       const report = await this.write(state, this.restored.resumeOffset, "full");
@@ -252,14 +257,21 @@ export class SnapshotWriter {
     const resumeOffset = offsetText(options.resumeOffset);
     return this.serialise(async () => {
       if (this.claimPhase === "none") throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "claim() must be called before writeGeneration()");
-      if (this.claimPhase === "abandoned") throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "the claim was abandoned: this writer writes nothing more");
+      if (this.claimPhase === "abandoned")
+        throw new SnapshotError("SNAPSHOT_NOT_CLAIMED", "the claim was abandoned: this writer writes nothing more");
       const written = this.detailsWritten;
       if (count < written && options.full !== true) {
-        throw new SnapshotError("SNAPSHOT_NOT_APPEND_ONLY", `the statistics hold ${String(count)} details, fewer than the ${String(written)} already written`);
+        throw new SnapshotError(
+          "SNAPSHOT_NOT_APPEND_ONLY",
+          `the statistics hold ${String(count)} details, fewer than the ${String(written)} already written`,
+        );
       }
       // Not claimed yet: the claim failed, and this generation, written in full, claims instead.
       const full =
-        !this.claimed || options.full === true || this.generationsSinceFull + 1 >= this.fullEvery || (this.current?.chunks.length ?? 0) >= this.maxChunks;
+        !this.claimed ||
+        options.full === true ||
+        this.generationsSinceFull + 1 >= this.fullEvery ||
+        (this.current?.chunks.length ?? 0) >= this.maxChunks;
       const report = await this.write(state, resumeOffset, full ? "full" : "incremental");
       this.claimed = true;
       return report;
@@ -368,7 +380,11 @@ export class SnapshotWriter {
       // Chunks of a generation without its manifest are orphans: tombstoned after the next full generation.
       for (const key of sent) this.garbage.add(key);
       if (error instanceof SnapshotError) throw error;
-      throw new SnapshotError("SNAPSHOT_WRITE_FAILED", `generation ${String(generation)} of ${this.sourceTopic}/${String(this.partition)}: ${errorMessage(error)}`, { cause: error });
+      throw new SnapshotError(
+        "SNAPSHOT_WRITE_FAILED",
+        `generation ${String(generation)} of ${this.sourceTopic}/${String(this.partition)}: ${errorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -381,7 +397,10 @@ export class SnapshotWriter {
       try {
         await this.send(batch.map((key) => ({ key, value: null, partition: this.snapshotPartition })));
       } catch (error) {
-        this.logger.warn({ err: error, sourceTopic: this.sourceTopic, partition: this.partition, keys: batch.length }, "snapshot tombstones not written; retried after the next full generation");
+        this.logger.warn(
+          { err: error, sourceTopic: this.sourceTopic, partition: this.partition, keys: batch.length },
+          "snapshot tombstones not written; retried after the next full generation",
+        );
         return written;
       }
       for (const key of batch) {
@@ -406,7 +425,14 @@ export class SnapshotWriter {
 }
 
 function offsetText(offset: string | number | bigint): string {
-  const text = typeof offset === "string" ? offset : typeof offset === "bigint" ? offset.toString() : Number.isSafeInteger(offset) ? String(offset) : "";
+  const text =
+    typeof offset === "string"
+      ? offset
+      : typeof offset === "bigint"
+        ? offset.toString()
+        : Number.isSafeInteger(offset)
+          ? String(offset)
+          : "";
   if (!OFFSET.test(text)) throw invalid(`resumeOffset must be a non-negative integer, got ${String(offset)}`);
   return text;
 }

@@ -53,7 +53,9 @@ describe("half-written generations and stale writers", () => {
 
     fillStatistics({ count: 6000, seed: 401, start: 8000, into: live });
     crashAfterChunks = true;
-    await expect(writer.writeGeneration({ statistics: live, resumeOffset: 14_000 })).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_WRITE_FAILED"));
+    await expect(writer.writeGeneration({ statistics: live, resumeOffset: 14_000 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_WRITE_FAILED"),
+    );
     expect(orphans.length).toBeGreaterThan(0);
     expect(new Set(orphans.map((key) => parseSnapshotKey(key)?.type))).toEqual(new Set(["chunk"]));
 
@@ -105,7 +107,9 @@ describe("half-written generations and stale writers", () => {
     await writer.claim();
     fillStatistics({ count: 3000, seed: 410, into: first.statistics });
     fail = true;
-    await expect(writer.writeGeneration({ statistics: first.statistics, resumeOffset: 3000 })).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_WRITE_FAILED"));
+    await expect(writer.writeGeneration({ statistics: first.statistics, resumeOffset: 3000 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_WRITE_FAILED"),
+    );
     fail = false;
     const between = await restore(sourceTopic);
     orphans.push(...between.orphanKeys);

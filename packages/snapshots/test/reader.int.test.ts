@@ -32,14 +32,22 @@ describe("SnapshotReader", () => {
     fx = await snapshotFixture(brokers, { partitions: 2 });
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const restored = await restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic: fx.sourceTopic, partition });
-      const writer = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic: fx.sourceTopic, partition, restored });
+      const writer = SnapshotWriter.create({
+        producer: fx.producer,
+        snapshotTopic: fx.topic,
+        sourceTopic: fx.sourceTopic,
+        partition,
+        restored,
+      });
       await writer.claim();
       sources.set(partition, { statistics: restored.statistics, writer, offset: 0 });
     }
     ingest(makeRecords({ count: 20_000, seed: 600 }));
-    for (const source of sources.values()) await source.writer.writeGeneration({ statistics: source.statistics, resumeOffset: source.offset });
+    for (const source of sources.values())
+      await source.writer.writeGeneration({ statistics: source.statistics, resumeOffset: source.offset });
     ingest(makeRecords({ count: 3_000, seed: 601, start: 20_000 }));
-    for (const source of sources.values()) await source.writer.writeGeneration({ statistics: source.statistics, resumeOffset: source.offset });
+    for (const source of sources.values())
+      await source.writer.writeGeneration({ statistics: source.statistics, resumeOffset: source.offset });
   });
   afterAll(async () => {
     await fx.cleanup();
@@ -52,7 +60,13 @@ describe("SnapshotReader", () => {
     expect([...result.partitions.keys()].sort()).toEqual([0, 1, 2]);
     for (const [partition, source] of sources) {
       const view = result.partitions.get(partition);
-      expect(view).toMatchObject({ partition, epoch: 0, generation: 2, resumeOffset: String(source.offset), detailCount: source.statistics.detailCount });
+      expect(view).toMatchObject({
+        partition,
+        epoch: 0,
+        generation: 2,
+        resumeOffset: String(source.offset),
+        detailCount: source.statistics.detailCount,
+      });
       expect(view?.statistics.snapshotJson()).toBe(source.statistics.snapshotJson());
     }
     // Ground truth: the distinct records, applied in publication order to one store.
@@ -91,7 +105,12 @@ describe("SnapshotReader", () => {
     const incremental = await source(1).writer.writeGeneration({ statistics: source(1).statistics, resumeOffset: source(1).offset });
     expect(incremental.kind).toBe("incremental");
     await waitFor("partition 1's incremental generation", (event) => event.partition === 1 && event.generation === incremental.generation);
-    expect(events.at(-1)).toMatchObject({ partition: 1, kind: "incremental", rebuilt: false, addedDetails: source(1).statistics.detailCount - before1 });
+    expect(events.at(-1)).toMatchObject({
+      partition: 1,
+      kind: "incremental",
+      rebuilt: false,
+      addedDetails: source(1).statistics.detailCount - before1,
+    });
     expect(reader.fleetStatistics().snapshotJson()).toBe(statisticsOf(all).snapshotJson());
 
     // Partition 2 writes a full generation of the same epoch: still only the new details are merged.
@@ -99,12 +118,23 @@ describe("SnapshotReader", () => {
     ingest(makeRecords({ count: 2_000, seed: 603, start: 25_000 }).filter((record) => partitionOf(record) === 2));
     const full = await source(2).writer.writeGeneration({ statistics: source(2).statistics, resumeOffset: source(2).offset, full: true });
     await waitFor("partition 2's full generation", (event) => event.partition === 2 && event.generation === full.generation);
-    expect(events.at(-1)).toMatchObject({ partition: 2, kind: "full", rebuilt: false, addedDetails: source(2).statistics.detailCount - before2 });
+    expect(events.at(-1)).toMatchObject({
+      partition: 2,
+      kind: "full",
+      rebuilt: false,
+      addedDetails: source(2).statistics.detailCount - before2,
+    });
     expect(reader.fleetStatistics().snapshotJson()).toBe(statisticsOf(all).snapshotJson());
 
     // Partition 0 changes owner: the claim (a new epoch) rebuilds that partition.
     const restored = await restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic: fx.sourceTopic, partition: 0 });
-    const owner = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic: fx.sourceTopic, partition: 0, restored });
+    const owner = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic: fx.sourceTopic,
+      partition: 0,
+      restored,
+    });
     const claim = await owner.claim();
     sources.set(0, { statistics: restored.statistics, writer: owner, offset: source(0).offset });
     await waitFor("partition 0's claim by a new owner", (event) => event.partition === 0 && event.epoch === 1);
@@ -114,7 +144,8 @@ describe("SnapshotReader", () => {
     await waitFor("the new owner's next generation", (event) => event.partition === 0 && event.generation === next.generation);
     expect(events.at(-1)).toMatchObject({ partition: 0, epoch: 1, rebuilt: false });
     expect(reader.fleetStatistics().snapshotJson()).toBe(statisticsOf(all).snapshotJson());
-    for (const [partition, state] of sources) expect(reader.partitions().get(partition)?.statistics.snapshotJson()).toBe(state.statistics.snapshotJson());
+    for (const [partition, state] of sources)
+      expect(reader.partitions().get(partition)?.statistics.snapshotJson()).toBe(state.statistics.snapshotJson());
 
     await reader.close();
   });
@@ -137,7 +168,12 @@ describe("SnapshotReader", () => {
     const writerOf = (partition: number) => ({ epoch: source(partition).writer.epoch, generation: source(partition).writer.generation });
     expect(events.map((event) => event.partition)).toEqual([2]);
     expect([...reader.partitions().keys()]).toEqual([2]);
-    expect(reported).toEqual(new Map([[0, writerOf(0)], [1, writerOf(1)]]));
+    expect(reported).toEqual(
+      new Map([
+        [0, writerOf(0)],
+        [1, writerOf(1)],
+      ]),
+    );
 
     // A new generation of a held partition is reported, not built.
     ingest(makeRecords({ count: 2_000, seed: 605, start: 28_500 }).filter((record) => partitionOf(record) === 1));

@@ -49,7 +49,14 @@ describe("a state of 1,000,000 details", () => {
 
   it("is written and restored with no record over max.message.bytes; an incremental generation of 1,000 costs in proportion to 1,000", async () => {
     const first = await restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic: fx.sourceTopic, partition: 0 });
-    const writer = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic: fx.sourceTopic, partition: 0, restored: first, fullEvery: 100 });
+    const writer = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic: fx.sourceTopic,
+      partition: 0,
+      restored: first,
+      fullEvery: 100,
+    });
     await writer.claim();
     const live = fillStatistics({ count: DETAILS, seed: 500, into: first.statistics });
     expect(live.detailCount).toBe(DETAILS);

@@ -33,7 +33,16 @@ describe("writing and restoring generations", () => {
 
   it("finds nothing on a fresh partition: empty statistics, resume offset 0, fence -1", async () => {
     const restored = await restore(0);
-    expect(restored).toMatchObject({ found: false, resumeOffset: "0", epoch: -1, generation: -1, detailCount: 0, fence: { epoch: -1, generation: -1 }, orphanKeys: [], rejected: [] });
+    expect(restored).toMatchObject({
+      found: false,
+      resumeOffset: "0",
+      epoch: -1,
+      generation: -1,
+      detailCount: 0,
+      fence: { epoch: -1, generation: -1 },
+      orphanKeys: [],
+      rejected: [],
+    });
     expect(restored.statistics.detailCount).toBe(0);
   });
 
@@ -64,7 +73,14 @@ describe("writing and restoring generations", () => {
       expect(report).toMatchObject({ epoch: 0, generation: step + 1, detailCount: live.detailCount, resumeOffset: String(offset) });
       expect(report.details).toBe(report.kind === "full" ? live.detailCount : added);
       const restored = await restore(partition);
-      expect(restored).toMatchObject({ found: true, epoch: 0, generation: step + 1, resumeOffset: String(offset), orphanKeys: [], rejected: [] });
+      expect(restored).toMatchObject({
+        found: true,
+        epoch: 0,
+        generation: step + 1,
+        resumeOffset: String(offset),
+        orphanKeys: [],
+        rejected: [],
+      });
       expect(restored.statistics.snapshotJson()).toBe(live.snapshotJson());
     }
     // Every third generation is full (the claim was generation 0, a full one).
@@ -82,7 +98,13 @@ describe("writing and restoring generations", () => {
       await writer.writeGeneration({ statistics: restored.statistics, resumeOffset: 77 + partition });
       states.set(partition, restored.statistics);
     }
-    const restored = await restorePartitions({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partitions: [3, 0, 2, 1, 4], logger: fx.logger });
+    const restored = await restorePartitions({
+      kafka: fx.kafka,
+      topic: fx.topic.name,
+      sourceTopic,
+      partitions: [3, 0, 2, 1, 4],
+      logger: fx.logger,
+    });
     expect([...restored.keys()]).toEqual([3, 0, 2, 1, 4]);
     for (const [partition, state] of states) {
       const result = restored.get(partition);
@@ -97,13 +119,19 @@ describe("writing and restoring generations", () => {
     const restored = await restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0 });
     const writer = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored });
     const statistics = fillStatistics({ count: 100, seed: 300 });
-    await expect(writer.writeGeneration({ statistics, resumeOffset: 1 })).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_NOT_CLAIMED"));
+    await expect(writer.writeGeneration({ statistics, resumeOffset: 1 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_NOT_CLAIMED"),
+    );
     await writer.claim();
     await expect(writer.claim()).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_INVALID_OPTIONS"));
     await writer.writeGeneration({ statistics, resumeOffset: 100 });
     const smaller = fillStatistics({ count: 50, seed: 301 });
-    await expect(writer.writeGeneration({ statistics: smaller, resumeOffset: 101 })).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_NOT_APPEND_ONLY"));
-    await expect(writer.writeGeneration({ statistics, resumeOffset: -1 })).rejects.toSatisfy((error) => isSnapshotError(error, "SNAPSHOT_INVALID_OPTIONS"));
+    await expect(writer.writeGeneration({ statistics: smaller, resumeOffset: 101 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_NOT_APPEND_ONLY"),
+    );
+    await expect(writer.writeGeneration({ statistics, resumeOffset: -1 })).rejects.toSatisfy((error) =>
+      isSnapshotError(error, "SNAPSHOT_INVALID_OPTIONS"),
+    );
     const report = await writer.writeGeneration({ statistics: smaller, resumeOffset: 102, full: true });
     expect(report).toMatchObject({ kind: "full", detailCount: 50 });
     const after = await restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0 });
@@ -114,7 +142,13 @@ describe("writing and restoring generations", () => {
     const sourceTopic = `${fx.sourceTopic}-claim`;
     const restoreClaimed = () => restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0, logger: fx.logger });
     const first = await restoreClaimed();
-    const firstWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: first });
+    const firstWriter = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic,
+      partition: 0,
+      restored: first,
+    });
     await firstWriter.claim();
     fillStatistics({ count: 5_000, seed: 400, into: first.statistics });
     await firstWriter.writeGeneration({ statistics: first.statistics, resumeOffset: 5_000 });
@@ -122,7 +156,13 @@ describe("writing and restoring generations", () => {
     // The next owner claims and applies at once: its claim holds the restored state only.
     const second = await restoreClaimed();
     const atClaim = second.statistics.snapshotJson();
-    const secondWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: second });
+    const secondWriter = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic,
+      partition: 0,
+      restored: second,
+    });
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
@@ -167,14 +207,26 @@ describe("writing and restoring generations", () => {
     const sourceTopic = `${fx.sourceTopic}-abandon`;
     const restoreIt = () => restorePartition({ kafka: fx.kafka, topic: fx.topic.name, sourceTopic, partition: 0, logger: fx.logger });
     const first = await restoreIt();
-    const firstWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: first });
+    const firstWriter = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic,
+      partition: 0,
+      restored: first,
+    });
     await firstWriter.claim();
     fillStatistics({ count: 3_000, seed: 410, into: first.statistics });
     await firstWriter.writeGeneration({ statistics: first.statistics, resumeOffset: 3_000 });
     expect(firstWriter.abandonClaim()).toBe(false);
 
     const second = await restoreIt();
-    const secondWriter = SnapshotWriter.create({ producer: fx.producer, snapshotTopic: fx.topic, sourceTopic, partition: 0, restored: second });
+    const secondWriter = SnapshotWriter.create({
+      producer: fx.producer,
+      snapshotTopic: fx.topic,
+      sourceTopic,
+      partition: 0,
+      restored: second,
+    });
     const never = new Promise<void>(() => undefined);
     const claiming = secondWriter.claim({ after: never });
     fillStatistics({ count: 500, seed: 411, start: 3_000, into: second.statistics });

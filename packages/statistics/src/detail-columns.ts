@@ -153,7 +153,22 @@ function columnsValid(columns: DetailColumns): boolean {
     cachedTokens instanceof Float64Array &&
     totalTokens instanceof Float64Array;
   if (!typed) return false;
-  for (const column of [api, model, source, authIndex, epochSeconds, nanos, offsetSeconds, failed, latencyMs, inputTokens, outputTokens, reasoningTokens, cachedTokens, totalTokens]) {
+  for (const column of [
+    api,
+    model,
+    source,
+    authIndex,
+    epochSeconds,
+    nanos,
+    offsetSeconds,
+    failed,
+    latencyMs,
+    inputTokens,
+    outputTokens,
+    reasoningTokens,
+    cachedTokens,
+    totalTokens,
+  ]) {
     if (column.length < count) return false;
   }
   const tableSize = strings.length;

@@ -2,19 +2,7 @@ import { DedupIndex, type KeyMatcher } from "./dedup-index";
 import { StatisticsError } from "./errors";
 import { formatGoRfc3339Nano } from "./rfc3339";
 import { PairTable } from "./pair-table";
-import {
-  CACHED,
-  CONTEXT,
-  CRED,
-  EPOCH,
-  INPUT,
-  LATENCY,
-  NANOS,
-  OUTPUT,
-  REASONING,
-  RowChunks,
-  TOTAL,
-} from "./row-chunks";
+import { CACHED, CONTEXT, CRED, EPOCH, INPUT, LATENCY, NANOS, OUTPUT, REASONING, RowChunks, TOTAL } from "./row-chunks";
 import { StringTable } from "./string-table";
 
 /*

@@ -191,14 +191,25 @@ const modelFields: Fields<GoModel> = {
   total_requests: (m, v, p) => void (m.totalRequests = decodeInt(v, m.totalRequests, p)),
   total_tokens: (m, v, p) => void (m.totalTokens = decodeInt(v, m.totalTokens, p)),
   details: (m, v, p) =>
-    void (m.details = decodeSlice(v, m.details, (e, existing, q) => decodeStruct(existing === undefined ? zeroDetail() : { ...existing, tokens: { ...existing.tokens } }, e, detailFields, q), p)),
+    void (m.details = decodeSlice(
+      v,
+      m.details,
+      (e, existing, q) =>
+        decodeStruct(existing === undefined ? zeroDetail() : { ...existing, tokens: { ...existing.tokens } }, e, detailFields, q),
+      p,
+    )),
 };
 
 const apiFields: Fields<GoApi> = {
   total_requests: (a, v, p) => void (a.totalRequests = decodeInt(v, a.totalRequests, p)),
   total_tokens: (a, v, p) => void (a.totalTokens = decodeInt(v, a.totalTokens, p)),
   models: (a, v, p) =>
-    void (a.models = decodeMap(v, a.models, (e, q) => decodeStruct({ totalRequests: 0, totalTokens: 0, details: null }, e, modelFields, q), p)),
+    void (a.models = decodeMap(
+      v,
+      a.models,
+      (e, q) => decodeStruct({ totalRequests: 0, totalTokens: 0, details: null }, e, modelFields, q),
+      p,
+    )),
 };
 
 /** The four `*_by_*` maps are checked (map[string]int64) but not kept: merge rebuilds them. */

@@ -77,7 +77,11 @@ const EDGE_SNAPSHOT = {
       models: {
         m: {
           details: [
-            { timestamp: "0001-01-01T00:00:00Z", latency_ms: 3, tokens: { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, cached_tokens: 4, total_tokens: 0 } },
+            {
+              timestamp: "0001-01-01T00:00:00Z",
+              latency_ms: 3,
+              tokens: { input_tokens: 0, output_tokens: 0, reasoning_tokens: 0, cached_tokens: 4, total_tokens: 0 },
+            },
           ],
         },
       },
@@ -111,7 +115,9 @@ describe("RequestStatistics.mergeSnapshot (the seed's MergeSnapshot)", () => {
 
   it("skips a detail already in the store, whichever way it came in", () => {
     const statistics = new RequestStatistics();
-    statistics.record(usageRecord({ apiKey: "k", model: "m", timestamp: "2026-01-10T10:00:00.5+01:00", latencyMs: 4, tokens: { inputTokens: 2 } }));
+    statistics.record(
+      usageRecord({ apiKey: "k", model: "m", timestamp: "2026-01-10T10:00:00.5+01:00", latencyMs: 4, tokens: { inputTokens: 2 } }),
+    );
     const incoming = {
       apis: {
         k: {

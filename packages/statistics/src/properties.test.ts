@@ -127,17 +127,17 @@ describe("store invariants (fast-check)", () => {
       .array(recordArb(-50), { minLength: 1, maxLength: 40 })
       .map(distinct)
       .chain((pool) =>
-        fc.tuple(
-          fc.array(fc.tuple(fc.subarray(pool), fc.boolean()), { minLength: 2, maxLength: 4 }),
-          fc.func(fc.integer()),
-        ),
+        fc.tuple(fc.array(fc.tuple(fc.subarray(pool), fc.boolean()), { minLength: 2, maxLength: 4 }), fc.func(fc.integer())),
       );
     fc.assert(
       fc.property(snapshotsArb, ([parts, order]) => {
         const snapshots = parts.map(([records, pad]) => snapshotOf(records, pad));
         const inOrder = new RequestStatistics();
         const forward = snapshots.map((s) => inOrder.mergeSnapshot(s));
-        const permuted = snapshots.map((s, i) => ({ s, k: order(i) })).sort((a, b) => a.k - b.k).map(({ s }) => s);
+        const permuted = snapshots
+          .map((s, i) => ({ s, k: order(i) }))
+          .sort((a, b) => a.k - b.k)
+          .map(({ s }) => s);
         const other = new RequestStatistics();
         const backward = permuted.map((s) => other.mergeSnapshot(s));
         const sum = (results: { added: number; skipped: number }[]) =>

@@ -38,11 +38,23 @@ function recordScenario(statistics: RequestStatistics): void {
   // No API key: the endpoint is the key (before the provider); status 502 -> failed; total 0 and
   // input+output+reasoning 0 -> + cached = 7; model "" -> unknown; 00:15+08:00 is day 11 hour 00.
   statistics.record(
-    usageRecord({ endpoint: "POST /v1/chat/completions", provider: "openai", statusCode: 502, timestamp: "2026-01-11T00:15:00.5+08:00", tokens: { cachedTokens: 7 } }),
+    usageRecord({
+      endpoint: "POST /v1/chat/completions",
+      provider: "openai",
+      statusCode: 502,
+      timestamp: "2026-01-11T00:15:00.5+08:00",
+      tokens: { cachedTokens: 7 },
+    }),
   );
   // No key, no endpoint: the provider; no timestamp -> the clock; a non-zero total is kept.
   statistics.record(
-    usageRecord({ provider: "gemini", model: "gemini-pro", failed: true, latencyMs: 20, tokens: { inputTokens: 10, outputTokens: 20, totalTokens: 40 } }),
+    usageRecord({
+      provider: "gemini",
+      model: "gemini-pro",
+      failed: true,
+      latencyMs: 20,
+      tokens: { inputTokens: 10, outputTokens: 20, totalTokens: 40 },
+    }),
   );
   // Nothing -> "unknown"; a negative total is kept raw everywhere by Record.
   statistics.record(usageRecord({ latencyMs: 7, timestamp: "2026-01-10T16:15:00.120Z", tokens: { inputTokens: 3, totalTokens: -5 } }));
@@ -50,7 +62,14 @@ function recordScenario(statistics: RequestStatistics): void {
   statistics.record(SK_A_RECORD);
   // Record does not trim the key; HTML characters are escaped in JSON; status 399 is a success.
   statistics.record(
-    usageRecord({ apiKey: " sk-b ", model: "<m&m>", source: "bob", statusCode: 399, timestamp: "2026-01-10T23:59:59.999999999Z", tokens: { inputTokens: 1, outputTokens: 2 } }),
+    usageRecord({
+      apiKey: " sk-b ",
+      model: "<m&m>",
+      source: "bob",
+      statusCode: 399,
+      timestamp: "2026-01-10T23:59:59.999999999Z",
+      tokens: { inputTokens: 1, outputTokens: 2 },
+    }),
   );
 }
 
@@ -85,12 +104,12 @@ describe("RequestStatistics.record (the seed's Record)", () => {
     expect(codeOf(() => statistics.record(usageRecord({ latencyMs: Number.NaN })))).toBe("STATS_INVALID_RECORD");
     expect(codeOf(() => statistics.record(usageRecord({ tokens: { inputTokens: 2 ** 53 } })))).toBe("STATS_INVALID_RECORD");
     expect(codeOf(() => statistics.record({ ...usageRecord(), apiKey: 5 as unknown as string }))).toBe("STATS_INVALID_RECORD");
-    expect(
-      codeOf(() => statistics.record(usageRecord({ timestamp: { epochSeconds: 0, nanos: 1e9, offsetSeconds: 0 } }))),
-    ).toBe("STATS_INVALID_TIMESTAMP");
-    expect(
-      codeOf(() => statistics.record(usageRecord({ timestamp: { epochSeconds: 253402300800, nanos: 0, offsetSeconds: 0 } }))),
-    ).toBe("STATS_INVALID_TIMESTAMP");
+    expect(codeOf(() => statistics.record(usageRecord({ timestamp: { epochSeconds: 0, nanos: 1e9, offsetSeconds: 0 } })))).toBe(
+      "STATS_INVALID_TIMESTAMP",
+    );
+    expect(codeOf(() => statistics.record(usageRecord({ timestamp: { epochSeconds: 253402300800, nanos: 0, offsetSeconds: 0 } })))).toBe(
+      "STATS_INVALID_TIMESTAMP",
+    );
     expect(statistics.snapshotJson()).toBe(EMPTY_JSON);
   });
 });
@@ -130,7 +149,14 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
 
   it("tells apart every field of the dedup key", () => {
     const statistics = new RequestStatistics();
-    const base = usageRecord({ apiKey: "k", model: "m", source: "s", authIndex: "1", timestamp: "2026-01-10T10:00:00Z", tokens: { inputTokens: 1, outputTokens: 2, reasoningTokens: 3, cachedTokens: 4, totalTokens: 10 } });
+    const base = usageRecord({
+      apiKey: "k",
+      model: "m",
+      source: "s",
+      authIndex: "1",
+      timestamp: "2026-01-10T10:00:00Z",
+      tokens: { inputTokens: 1, outputTokens: 2, reasoningTokens: 3, cachedTokens: 4, totalTokens: 10 },
+    });
     const variants = [
       base,
       { ...base, apiKey: "k2" },
@@ -146,7 +172,19 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
       })),
     ];
     expect(variants.map((record) => statistics.apply(record))).toEqual([
-      "added", "added", "added", "added", "added", "added", "duplicate", "added", "added", "added", "added", "added", "added",
+      "added",
+      "added",
+      "added",
+      "added",
+      "added",
+      "added",
+      "duplicate",
+      "added",
+      "added",
+      "added",
+      "added",
+      "added",
+      "added",
     ]);
     // statusCode 500 only makes the record failed, the same key as `failed: true`.
   });
@@ -155,12 +193,16 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
     const statistics = new RequestStatistics();
     const tokens = { inputTokens: 100, outputTokens: 30, reasoningTokens: 12, cachedTokens: 5 };
     expect(statistics.apply(usageRecord({ apiKey: "k", timestamp: "2026-01-10T10:00:00Z", tokens }))).toBe("added");
-    expect(statistics.apply(usageRecord({ apiKey: "k", timestamp: "2026-01-10T10:00:00Z", tokens: { ...tokens, totalTokens: 142 } }))).toBe("duplicate");
+    expect(statistics.apply(usageRecord({ apiKey: "k", timestamp: "2026-01-10T10:00:00Z", tokens: { ...tokens, totalTokens: 142 } }))).toBe(
+      "duplicate",
+    );
   });
 
   it("clamps a negative total to 0 in the global and day/hour counters but not per API and model", () => {
     const statistics = new RequestStatistics();
-    statistics.apply(usageRecord({ apiKey: "k", model: "m", timestamp: "2026-01-10T10:00:00+02:00", tokens: { inputTokens: 4, totalTokens: -9 } }));
+    statistics.apply(
+      usageRecord({ apiKey: "k", model: "m", timestamp: "2026-01-10T10:00:00+02:00", tokens: { inputTokens: 4, totalTokens: -9 } }),
+    );
     statistics.apply(usageRecord({ apiKey: "k", model: "m", timestamp: "2026-01-10T11:00:00+02:00", tokens: { inputTokens: 4 } }));
     const snapshot = statistics.snapshot({ details: false });
     expect(snapshot).toEqual({
@@ -197,10 +239,20 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
 
   it("holds any safe integer exactly, beyond int32 too", () => {
     const statistics = new RequestStatistics();
-    const big = { inputTokens: 2 ** 31, outputTokens: -(2 ** 31), reasoningTokens: 2 ** 52, cachedTokens: -2147483648, totalTokens: Number.MAX_SAFE_INTEGER };
+    const big = {
+      inputTokens: 2 ** 31,
+      outputTokens: -(2 ** 31),
+      reasoningTokens: 2 ** 52,
+      cachedTokens: -2147483648,
+      totalTokens: Number.MAX_SAFE_INTEGER,
+    };
     statistics.apply(usageRecord({ apiKey: "k", latencyMs: 2 ** 40, timestamp: "0000-01-01T00:00:00+01:00", tokens: big }));
-    statistics.apply(usageRecord({ apiKey: "k", latencyMs: 1, timestamp: "9999-12-31T23:59:59.999999999-23:59", tokens: { inputTokens: 1 } }));
-    expect(statistics.apply(usageRecord({ apiKey: "k", latencyMs: 3, timestamp: "0000-01-01T00:00:00+01:00", tokens: big }))).toBe("duplicate");
+    statistics.apply(
+      usageRecord({ apiKey: "k", latencyMs: 1, timestamp: "9999-12-31T23:59:59.999999999-23:59", tokens: { inputTokens: 1 } }),
+    );
+    expect(statistics.apply(usageRecord({ apiKey: "k", latencyMs: 3, timestamp: "0000-01-01T00:00:00+01:00", tokens: big }))).toBe(
+      "duplicate",
+    );
     const details = statistics.snapshot().apis.k?.models.unknown?.details;
     expect(details).toEqual([
       {
@@ -208,7 +260,13 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
         latency_ms: 2 ** 40,
         source: "",
         auth_index: "",
-        tokens: { input_tokens: 2 ** 31, output_tokens: -(2 ** 31), reasoning_tokens: 2 ** 52, cached_tokens: -2147483648, total_tokens: Number.MAX_SAFE_INTEGER },
+        tokens: {
+          input_tokens: 2 ** 31,
+          output_tokens: -(2 ** 31),
+          reasoning_tokens: 2 ** 52,
+          cached_tokens: -2147483648,
+          total_tokens: Number.MAX_SAFE_INTEGER,
+        },
         failed: false,
       },
       {
@@ -223,7 +281,9 @@ describe("RequestStatistics.apply (a one-detail MergeSnapshot)", () => {
     expect(statistics.snapshot().requests_by_day).toEqual({ "0000-01-01": 1, "9999-12-31": 1 });
     const json = statistics.snapshotJson();
     expect(json).toContain('"latency_ms":1099511627776,');
-    expect(json).toContain('{"input_tokens":2147483648,"output_tokens":-2147483648,"reasoning_tokens":4503599627370496,"cached_tokens":-2147483648,"total_tokens":9007199254740991}');
+    expect(json).toContain(
+      '{"input_tokens":2147483648,"output_tokens":-2147483648,"reasoning_tokens":4503599627370496,"cached_tokens":-2147483648,"total_tokens":9007199254740991}',
+    );
     expect(JSON.parse(json)).toEqual(statistics.snapshot());
   });
 });
@@ -232,7 +292,12 @@ describe("RequestStatistics.applyBatch", () => {
   it("reports each record's result in order", () => {
     const statistics = new RequestStatistics();
     const other = usageRecord({ apiKey: "k", timestamp: "2026-01-10T10:00:00Z" });
-    expect(statistics.applyBatch([SK_A_RECORD, usageRecord({ apiKey: " " }), SK_A_RECORD, other])).toEqual(["added", "ignored", "duplicate", "added"]);
+    expect(statistics.applyBatch([SK_A_RECORD, usageRecord({ apiKey: " " }), SK_A_RECORD, other])).toEqual([
+      "added",
+      "ignored",
+      "duplicate",
+      "added",
+    ]);
     expect(statistics.applyBatch([])).toEqual([]);
     expect(statistics.totals().totalRequests).toBe(2);
   });
@@ -275,15 +340,16 @@ describe("snapshot options and JSON encoding", () => {
   it("sorts map keys by UTF-8 bytes and escapes as Go does", () => {
     const statistics = new RequestStatistics();
     for (const apiKey of ["b", "\ud83d\ude00", "\uff41", "B", "a<b", "__proto__", "10", "9"]) {
-      statistics.apply(usageRecord({ apiKey, model: "x\u2028y", source: "\u0001\b\f\n\r\t\"\\&", timestamp: "2026-01-10T10:00:00Z" }));
+      statistics.apply(usageRecord({ apiKey, model: "x\u2028y", source: '\u0001\b\f\n\r\t"\\&', timestamp: "2026-01-10T10:00:00Z" }));
     }
     const json = statistics.snapshotJson({ details: false });
     expect(json.slice(json.indexOf('"apis":'), json.indexOf(',"requests_by_day"'))).toBe(
       '"apis":{' +
-        [
-          "10", "9", "B", "__proto__", "a\\u003cb", "b", "\uff41", "\ud83d\ude00",
-        ]
-          .map((name) => `"${name}":{"total_requests":1,"total_tokens":0,"models":{"x\\u2028y":{"total_requests":1,"total_tokens":0,"details":[]}}}`)
+        ["10", "9", "B", "__proto__", "a\\u003cb", "b", "\uff41", "\ud83d\ude00"]
+          .map(
+            (name) =>
+              `"${name}":{"total_requests":1,"total_tokens":0,"models":{"x\\u2028y":{"total_requests":1,"total_tokens":0,"details":[]}}}`,
+          )
           .join(",") +
         "}",
     );
@@ -297,7 +363,8 @@ describe("snapshot options and JSON encoding", () => {
 
   it("streams the same JSON in chunks", () => {
     const statistics = new RequestStatistics();
-    for (let i = 0; i < 2000; i++) statistics.apply(usageRecord({ apiKey: `k${i % 7}`, timestamp: { epochSeconds: 1_768_000_000 + i, nanos: i, offsetSeconds: 3600 } }));
+    for (let i = 0; i < 2000; i++)
+      statistics.apply(usageRecord({ apiKey: `k${i % 7}`, timestamp: { epochSeconds: 1_768_000_000 + i, nanos: i, offsetSeconds: 3600 } }));
     const chunks: string[] = [];
     statistics.writeSnapshotJson((chunk) => chunks.push(chunk));
     expect(chunks.length).toBeGreaterThan(1);
@@ -308,20 +375,52 @@ describe("snapshot options and JSON encoding", () => {
 describe("exportDetails / mergeDetails", () => {
   it("exports rows in insertion order with a local string table", () => {
     const statistics = new RequestStatistics();
-    statistics.apply(usageRecord({ apiKey: "k", model: "m", source: "s", authIndex: "1", latencyMs: 12, failed: true, timestamp: "2026-01-10T10:00:00.25+05:30", tokens: { inputTokens: 3, outputTokens: 4 } }));
+    statistics.apply(
+      usageRecord({
+        apiKey: "k",
+        model: "m",
+        source: "s",
+        authIndex: "1",
+        latencyMs: 12,
+        failed: true,
+        timestamp: "2026-01-10T10:00:00.25+05:30",
+        tokens: { inputTokens: 3, outputTokens: 4 },
+      }),
+    );
     statistics.apply(usageRecord({ apiKey: "j", model: "m", timestamp: "2026-01-10T09:00:00Z", tokens: { cachedTokens: 9 } }));
     const batch = statistics.exportDetails(1, 2);
     expect(batch.count).toBe(1);
     expect([...batch.strings]).toEqual(["j", "m", ""]);
     expect({
-      api: [...batch.api], model: [...batch.model], source: [...batch.source], authIndex: [...batch.authIndex],
-      epochSeconds: [...batch.epochSeconds], nanos: [...batch.nanos], offsetSeconds: [...batch.offsetSeconds],
-      failed: [...batch.failed], latencyMs: [...batch.latencyMs], inputTokens: [...batch.inputTokens],
-      outputTokens: [...batch.outputTokens], reasoningTokens: [...batch.reasoningTokens], cachedTokens: [...batch.cachedTokens],
+      api: [...batch.api],
+      model: [...batch.model],
+      source: [...batch.source],
+      authIndex: [...batch.authIndex],
+      epochSeconds: [...batch.epochSeconds],
+      nanos: [...batch.nanos],
+      offsetSeconds: [...batch.offsetSeconds],
+      failed: [...batch.failed],
+      latencyMs: [...batch.latencyMs],
+      inputTokens: [...batch.inputTokens],
+      outputTokens: [...batch.outputTokens],
+      reasoningTokens: [...batch.reasoningTokens],
+      cachedTokens: [...batch.cachedTokens],
       totalTokens: [...batch.totalTokens],
     }).toEqual({
-      api: [0], model: [1], source: [2], authIndex: [2], epochSeconds: [1768035600], nanos: [0], offsetSeconds: [0],
-      failed: [0], latencyMs: [0], inputTokens: [0], outputTokens: [0], reasoningTokens: [0], cachedTokens: [9], totalTokens: [9],
+      api: [0],
+      model: [1],
+      source: [2],
+      authIndex: [2],
+      epochSeconds: [1768035600],
+      nanos: [0],
+      offsetSeconds: [0],
+      failed: [0],
+      latencyMs: [0],
+      inputTokens: [0],
+      outputTokens: [0],
+      reasoningTokens: [0],
+      cachedTokens: [9],
+      totalTokens: [9],
     });
     const all = statistics.exportDetails();
     expect(all.count).toBe(2);
@@ -332,7 +431,17 @@ describe("exportDetails / mergeDetails", () => {
   it("rebuilds a store exactly, in one batch or in several", () => {
     const source = new RequestStatistics({ clock: counterClock() });
     for (let i = 0; i < 500; i++) {
-      source.apply(usageRecord({ apiKey: `k${i % 5}`, model: `m${i % 3}`, source: `s${i % 4}`, latencyMs: i, failed: i % 7 === 0, timestamp: { epochSeconds: 1_768_000_000 + i * 977, nanos: i * 1001, offsetSeconds: ((i % 5) - 2) * 3600 }, tokens: { inputTokens: i, totalTokens: i % 11 === 0 ? -i : 0 } }));
+      source.apply(
+        usageRecord({
+          apiKey: `k${i % 5}`,
+          model: `m${i % 3}`,
+          source: `s${i % 4}`,
+          latencyMs: i,
+          failed: i % 7 === 0,
+          timestamp: { epochSeconds: 1_768_000_000 + i * 977, nanos: i * 1001, offsetSeconds: ((i % 5) - 2) * 3600 },
+          tokens: { inputTokens: i, totalTokens: i % 11 === 0 ? -i : 0 },
+        }),
+      );
     }
     const whole = new RequestStatistics();
     expect(whole.mergeDetails(source.exportDetails())).toEqual({ added: 500, skipped: 0 });
@@ -393,8 +502,12 @@ describe("store lifecycle", () => {
   it("grows storage and the index past many resizes without losing a detail", () => {
     const statistics = new RequestStatistics({ initialCapacity: 1 });
     const n = 20_000;
-    for (let i = 0; i < n; i++) statistics.apply(usageRecord({ apiKey: "k", timestamp: { epochSeconds: 1_768_000_000, nanos: i, offsetSeconds: 0 } }));
-    for (let i = 0; i < n; i += 97) expect(statistics.apply(usageRecord({ apiKey: "k", timestamp: { epochSeconds: 1_768_000_000, nanos: i, offsetSeconds: 0 } }))).toBe("duplicate");
+    for (let i = 0; i < n; i++)
+      statistics.apply(usageRecord({ apiKey: "k", timestamp: { epochSeconds: 1_768_000_000, nanos: i, offsetSeconds: 0 } }));
+    for (let i = 0; i < n; i += 97)
+      expect(statistics.apply(usageRecord({ apiKey: "k", timestamp: { epochSeconds: 1_768_000_000, nanos: i, offsetSeconds: 0 } }))).toBe(
+        "duplicate",
+      );
     const stats = statistics.storageStats();
     expect(stats.details).toBe(n);
     expect(stats.capacity).toBeGreaterThanOrEqual(n);
@@ -416,7 +529,9 @@ describe("store lifecycle", () => {
     const warnings: string[] = [];
     const statistics = new RequestStatistics({ logger: { warn: (_object, message) => warnings.push(message ?? "") } });
     for (let i = 0; i < 3; i++) {
-      statistics.apply(usageRecord({ apiKey: "k", timestamp: { epochSeconds: i, nanos: 0, offsetSeconds: 0 }, tokens: { totalTokens: 2 ** 52 } }));
+      statistics.apply(
+        usageRecord({ apiKey: "k", timestamp: { epochSeconds: i, nanos: 0, offsetSeconds: 0 }, tokens: { totalTokens: 2 ** 52 } }),
+      );
     }
     expect(warnings).toEqual(["statistics counter beyond 2^53: sums are no longer exact"]);
   });

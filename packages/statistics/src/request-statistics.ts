@@ -8,13 +8,7 @@ import { type StatisticsLogger, silentLogger } from "./logger";
 import type { MergeResult, SnapshotOptions, StatisticsSnapshot, StatisticsTotals } from "./snapshot-types";
 import { CACHED, INPUT, LATENCY, OUTPUT, REASONING, TOTAL } from "./row-chunks";
 import { buildSnapshot, snapshotJsonChunks, writeSnapshotJson } from "./snapshot-view";
-import {
-  type Clock,
-  createSystemClock,
-  type Timestamp,
-  timestampFieldsProblem,
-  ZERO_TIME_EPOCH_SECONDS,
-} from "./timestamp";
+import { type Clock, createSystemClock, type Timestamp, timestampFieldsProblem, ZERO_TIME_EPOCH_SECONDS } from "./timestamp";
 import { normaliseTotal } from "./tokens";
 import type { UsageRecord } from "./usage-record";
 
@@ -261,7 +255,8 @@ export class RequestStatistics {
 
   private now(): Timestamp {
     const ts = this.clock();
-    const problem = typeof ts === "object" && ts !== null ? timestampFieldsProblem(ts.epochSeconds, ts.nanos, ts.offsetSeconds) : "not an object";
+    const problem =
+      typeof ts === "object" && ts !== null ? timestampFieldsProblem(ts.epochSeconds, ts.nanos, ts.offsetSeconds) : "not an object";
     if (problem !== undefined) throw new StatisticsError("STATS_INVALID_TIMESTAMP", `the clock returned an invalid timestamp: ${problem}`);
     return ts;
   }

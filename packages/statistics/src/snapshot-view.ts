@@ -1,13 +1,7 @@
 import { formatDayNumber, formatYear, pad2 } from "./civil-date";
 import type { ApiEntry, DetailStore } from "./detail-store";
 import { compareUtf8, setOwn } from "./go-text";
-import type {
-  ApiSnapshotJson,
-  ModelSnapshotJson,
-  RequestDetailJson,
-  SnapshotOptions,
-  StatisticsSnapshot,
-} from "./snapshot-types";
+import type { ApiSnapshotJson, ModelSnapshotJson, RequestDetailJson, SnapshotOptions, StatisticsSnapshot } from "./snapshot-types";
 import { civilFromDays } from "./civil-date";
 import { JsonBytes } from "./json-bytes";
 import { CACHED, CONTEXT, CRED, EPOCH, INPUT, LATENCY, NANOS, OUTPUT, REASONING, TOTAL } from "./row-chunks";

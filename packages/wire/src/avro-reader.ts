@@ -318,7 +318,9 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 function word(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0
+  );
 }
 
 function isAscii(buf: Uint8Array, start: number, end: number): boolean {

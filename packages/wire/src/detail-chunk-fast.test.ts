@@ -29,12 +29,31 @@ function expectSameOutcome(bytes: Uint8Array): void {
 const tokenArb = fc.oneof(
   fc.integer({ min: 0, max: 1_000_000 }),
   fc.integer({ min: MIN_WIRE_INTEGER, max: MAX_WIRE_INTEGER }),
-  fc.constantFrom(MAX_WIRE_INTEGER, MIN_WIRE_INTEGER, 0, -1, 63, 64, 8191, 8192, 2 ** 20 - 1, 2 ** 20, 2 ** 27 - 1, 2 ** 27, 2 ** 34 - 1, 2 ** 34, -(2 ** 34) - 1),
+  fc.constantFrom(
+    MAX_WIRE_INTEGER,
+    MIN_WIRE_INTEGER,
+    0,
+    -1,
+    63,
+    64,
+    8191,
+    8192,
+    2 ** 20 - 1,
+    2 ** 20,
+    2 ** 27 - 1,
+    2 ** 27,
+    2 ** 34 - 1,
+    2 ** 34,
+    -(2 ** 34) - 1,
+  ),
 );
 
 /** Valid chunks with values at every varint width. */
 const chunkArb: fc.Arbitrary<DetailChunk> = fc
-  .array(fc.oneof(fc.string({ unit: "grapheme", maxLength: 12 }), fc.constantFrom("", "x".repeat(65), "日本語", "\ud800")), { minLength: 1, maxLength: 70 })
+  .array(fc.oneof(fc.string({ unit: "grapheme", maxLength: 12 }), fc.constantFrom("", "x".repeat(65), "日本語", "\ud800")), {
+    minLength: 1,
+    maxLength: 70,
+  })
   .chain((strings) => {
     const index = fc.oneof(fc.integer({ min: 0, max: strings.length - 1 }), fc.constant(strings.length - 1));
     const row: fc.Arbitrary<Row> = fc
@@ -69,11 +88,23 @@ const chunkArb: fc.Arbitrary<DetailChunk> = fc
   })
   .map((chunk) => ({ ...chunk }));
 
-const avroLongArb = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -MAX_WIRE_INTEGER, max: MAX_WIRE_INTEGER }), fc.constantFrom(MIN_WIRE_INTEGER - 1, MIN_WIRE_INTEGER, -MAX_WIRE_INTEGER));
-const avroIntArb = fc.oneof(fc.integer({ min: -3, max: 10 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }));
+const avroLongArb = fc.oneof(
+  fc.integer({ min: -5, max: 5 }),
+  fc.integer({ min: -MAX_WIRE_INTEGER, max: MAX_WIRE_INTEGER }),
+  fc.constantFrom(MIN_WIRE_INTEGER - 1, MIN_WIRE_INTEGER, -MAX_WIRE_INTEGER),
+);
+const avroIntArb = fc.oneof(
+  fc.integer({ min: -3, max: 10 }),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
+);
 /** avsc values of the chunk schema, valid or not by the chunk's rules (columns of any lengths, any values). */
 const avroChunkArb = fc.integer({ min: 0, max: 6 }).chain((n) => {
-  const column = <T>(item: fc.Arbitrary<T>): fc.Arbitrary<T[]> => fc.oneof({ weight: 6, arbitrary: fc.array(item, { minLength: n, maxLength: n }) }, { weight: 1, arbitrary: fc.array(item, { maxLength: 7 }) });
+  const column = <T>(item: fc.Arbitrary<T>): fc.Arbitrary<T[]> =>
+    fc.oneof(
+      { weight: 6, arbitrary: fc.array(item, { minLength: n, maxLength: n }) },
+      { weight: 1, arbitrary: fc.array(item, { maxLength: 7 }) },
+    );
   return fc.record({
     source_topic: fc.string({ maxLength: 6 }),
     partition: avroIntArb,
@@ -88,7 +119,12 @@ const avroChunkArb = fc.integer({ min: 0, max: 6 }).chain((n) => {
     auth_index: column(fc.integer({ min: 0, max: 3 })),
     epoch_seconds: column(fc.oneof(avroLongArb, fc.integer({ min: -62_167_219_200, max: 253_402_300_799 }))),
     nanos: column(fc.oneof(avroIntArb, fc.integer({ min: 0, max: 999_999_999 }))),
-    offset_seconds: column(fc.oneof(avroIntArb, fc.integer({ min: -1439, max: 1439 }).map((m) => m * 60))),
+    offset_seconds: column(
+      fc.oneof(
+        avroIntArb,
+        fc.integer({ min: -1439, max: 1439 }).map((m) => m * 60),
+      ),
+    ),
     failed: column(fc.integer({ min: 0, max: 2 })).map((bytes) => Buffer.from(bytes)),
     latency_ms: column(avroLongArb),
     input_tokens: column(avroLongArb),
@@ -100,7 +136,12 @@ const avroChunkArb = fc.integer({ min: 0, max: 6 }).chain((n) => {
 });
 
 /** A chunk body written by hand: `arrays` of longs/ints (bigints for any 64-bit value), each split into the given blocks. */
-function handWritten(options: { count: number; value?: (column: number, row: number) => bigint; split?: number; failed?: readonly number[] }): Buffer {
+function handWritten(options: {
+  count: number;
+  value?: (column: number, row: number) => bigint;
+  split?: number;
+  failed?: readonly number[];
+}): Buffer {
   const { count, split = count } = options;
   const value = options.value ?? ((): bigint => 0n);
   const out = new AvroBytes().string("t").long(0).long(1).long(1).long(0).long(0);
@@ -147,7 +188,10 @@ describe("the fast detail chunk decoder", () => {
   });
 
   it("gives the avsc path's error for every truncation, trailing bytes and every one-byte edit", () => {
-    const small = handWritten({ count: 2, value: (column, row) => [0n, 0n, 0n, 0n, 1_768_027_619n, 123_456_789n, 3600n][column] ?? BigInt(row * 300 + column) });
+    const small = handWritten({
+      count: 2,
+      value: (column, row) => [0n, 0n, 0n, 0n, 1_768_027_619n, 123_456_789n, 3600n][column] ?? BigInt(row * 300 + column),
+    });
     expect(fastOnly.decode(small)).toBeDefined();
     for (const message of [small, encodeDetailChunk(sampleChunk(3)), encodeDetailChunk(sampleChunk(0))]) {
       for (let length = 0; length <= message.length; length++) {
@@ -180,7 +224,23 @@ describe("the fast detail chunk decoder", () => {
       handWritten({ count: 2, failed: [0, 0, 1] }),
       handWritten({ count: 2, failed: [0, 2] }),
     ];
-    const widths = [0n, 1n, 63n, 64n, 2n ** 27n, 2n ** 30n, 2n ** 31n, 2n ** 34n, 2n ** 35n, 2n ** 52n, 2n ** 53n - 2n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 62n, 2n ** 63n - 1n];
+    const widths = [
+      0n,
+      1n,
+      63n,
+      64n,
+      2n ** 27n,
+      2n ** 30n,
+      2n ** 31n,
+      2n ** 34n,
+      2n ** 35n,
+      2n ** 52n,
+      2n ** 53n - 2n,
+      2n ** 53n - 1n,
+      2n ** 53n,
+      2n ** 62n,
+      2n ** 63n - 1n,
+    ];
     for (let column = 0; column < 13; column++) {
       for (const magnitude of widths) {
         for (const sign of [1n, -1n]) {
@@ -219,7 +279,21 @@ describe("the fast detail chunk encoder", () => {
 
   it("writes avsc's bytes for lone surrogates, long and multi-byte strings, longer columns and views", () => {
     const base = sampleChunk(5);
-    const texts = ["\ud800", "a\udc00b", "\udbff\udfff", "\ud83d", "x".repeat(64), "x".repeat(65), "\ud800".repeat(30), "é".repeat(40), "\ud800" + "y".repeat(70), "\ud800" + "y".repeat(61), "\ud800" + "y".repeat(62), "😀".repeat(20), ""];
+    const texts = [
+      "\ud800",
+      "a\udc00b",
+      "\udbff\udfff",
+      "\ud83d",
+      "x".repeat(64),
+      "x".repeat(65),
+      "\ud800".repeat(30),
+      "é".repeat(40),
+      "\ud800" + "y".repeat(70),
+      "\ud800" + "y".repeat(61),
+      "\ud800" + "y".repeat(62),
+      "😀".repeat(20),
+      "",
+    ];
     const strings = [...base.columns.strings, ...texts];
     const chunks: DetailChunk[] = [
       { ...base, sourceTopic: "\ud800-topic", columns: { ...base.columns, strings } },
@@ -238,7 +312,14 @@ describe("the fast detail chunk encoder", () => {
         for (const value of [magnitude, -magnitude, name === "latencyMs" ? magnitude : MIN_WIRE_INTEGER]) {
           const column = Float64Array.from(base.columns[name]);
           column[2] = value;
-          const chunk = { ...base, columns: { ...base.columns, [name]: column, totalTokens: name === "totalTokens" ? column : Float64Array.from(base.columns.totalTokens, (t) => t || 1) } as DetailColumns };
+          const chunk = {
+            ...base,
+            columns: {
+              ...base.columns,
+              [name]: column,
+              totalTokens: name === "totalTokens" ? column : Float64Array.from(base.columns.totalTokens, (t) => t || 1),
+            } as DetailColumns,
+          };
           expect(result(() => encodeDetailChunk(chunk))).toStrictEqual(result(() => encodeDetailChunkWithAvsc(chunk)));
         }
       }

@@ -55,7 +55,8 @@ interface AvroDetailChunk {
 
 const codec = new SingleObjectCodec({ schema: detailChunkSchemaJson });
 // Chunks of the schema the hand-written fast decoder reads skip avsc (anything it leaves, avsc decides).
-const fast = codec.schema.fingerprintHex === FAST_DETAIL_CHUNK_FINGERPRINT ? new FastDetailChunkDecoder(codec.schema.fingerprint) : undefined;
+const fast =
+  codec.schema.fingerprintHex === FAST_DETAIL_CHUNK_FINGERPRINT ? new FastDetailChunkDecoder(codec.schema.fingerprint) : undefined;
 // And are written without avsc's JS arrays, byte for byte as avsc writes them.
 const writer = fast === undefined ? undefined : new AvroWriter(64 * 1024);
 const header = singleObjectHeader(codec.schema.fingerprint);

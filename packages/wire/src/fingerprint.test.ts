@@ -113,7 +113,12 @@ const SCHEMA_TESTS: readonly { id: string; input: string; canonical: string; fin
     canonical: `{"type":"array","items":"null"}`,
     fingerprint: "-589620603366471059",
   },
-  { id: "032", input: `{ "values":"string", "type":"map"}`, canonical: `{"type":"map","values":"string"}`, fingerprint: "-8732877298790414990" },
+  {
+    id: "032",
+    input: `{ "values":"string", "type":"map"}`,
+    canonical: `{"type":"map","values":"string"}`,
+    fingerprint: "-8732877298790414990",
+  },
   {
     id: "033",
     input: `{"name":"PigValue","type":"record",
@@ -140,7 +145,10 @@ describe("Parsing Canonical Form", () => {
       namespace: "a.b",
       doc: "dropped",
       fields: [
-        { name: "t1", type: { type: "record", name: "Inner", fields: [{ name: "x", type: { type: "long", logicalType: "timestamp-micros" } }] } },
+        {
+          name: "t1",
+          type: { type: "record", name: "Inner", fields: [{ name: "x", type: { type: "long", logicalType: "timestamp-micros" } }] },
+        },
         { name: "t2", type: "Inner", default: null },
         { name: "t3", type: "a.b.Inner" },
         { name: "e", type: { type: "enum", name: "E", namespace: "", symbols: ["X"] } },
@@ -178,7 +186,11 @@ describe("Parsing Canonical Form", () => {
   it("agrees with avsc's canonical form (avsc's default fingerprint is the MD5 of it) for our schemas", () => {
     for (const [file, schema] of Object.entries(schemaFiles)) {
       const md5 = createHash("md5").update(parsingCanonicalForm(schema)).digest("hex");
-      expect(md5, file).toBe(avsc.Type.forSchema(schema as avsc.Schema).fingerprint().toString("hex"));
+      expect(md5, file).toBe(
+        avsc.Type.forSchema(schema as avsc.Schema)
+          .fingerprint()
+          .toString("hex"),
+      );
     }
   });
 });
@@ -195,8 +207,10 @@ describe("CRC-64-AVRO", () => {
     expect(fingerprintToHex(crc64Avro(Buffer.from('"int"')))).toBe("7275d51a3f395c8f");
   });
 
-  it("writes the single-object header of Avro's Ruby test (test_fingerprints.rb) for \"int\"", () => {
-    expect([...singleObjectHeader(schemaFingerprint({ type: "int" }))]).toEqual([0xc3, 0x01, 0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]);
+  it('writes the single-object header of Avro\'s Ruby test (test_fingerprints.rb) for "int"', () => {
+    expect([...singleObjectHeader(schemaFingerprint({ type: "int" }))]).toEqual([
+      0xc3, 0x01, 0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72,
+    ]);
   });
 
   it("gives the empty input the algorithm's empty value", () => {

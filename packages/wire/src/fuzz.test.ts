@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeDetailChunk, detailChunkSchema, encodeDetailChunk } from "./detail-chunk";
 import { singleObjectHeader } from "./fingerprint";
-import { chunkChecksum, decodeSnapshotManifest, encodeSnapshotManifest, snapshotManifestSchema, type SnapshotManifest } from "./snapshot-manifest";
+import {
+  chunkChecksum,
+  decodeSnapshotManifest,
+  encodeSnapshotManifest,
+  snapshotManifestSchema,
+  type SnapshotManifest,
+} from "./snapshot-manifest";
 import { EMPTY_RECORD, FULL_RECORD, expectWireError, outcome, sampleChunk } from "./test-support";
 import { decodeUsageRecord, encodeUsageRecord, usageRecordSchema } from "./usage-record-codec";
 
@@ -44,7 +50,10 @@ const DECODERS = [
     name: "snapshot manifest",
     decode: decodeSnapshotManifest,
     header: singleObjectHeader(snapshotManifestSchema.fingerprint),
-    messages: [encodeSnapshotManifest(manifest), encodeSnapshotManifest({ ...manifest, kind: "full", baseGeneration: undefined, chunks: [], detailCount: 0 })],
+    messages: [
+      encodeSnapshotManifest(manifest),
+      encodeSnapshotManifest({ ...manifest, kind: "full", baseGeneration: undefined, chunks: [], detailCount: 0 }),
+    ],
   },
 ] as const;
 
@@ -76,7 +85,10 @@ describe.each(DECODERS)("fuzzing the $name decoder: only coded errors, never a h
   it("every truncation of its valid messages raises WIRE_TRUNCATED", () => {
     for (const message of messages) {
       for (let length = 0; length < message.length; length++) {
-        expect(outcome(() => decode(message.subarray(0, length))), `first ${String(length)} of ${String(message.length)} bytes`).toBe("WIRE_TRUNCATED");
+        expect(
+          outcome(() => decode(message.subarray(0, length))),
+          `first ${String(length)} of ${String(message.length)} bytes`,
+        ).toBe("WIRE_TRUNCATED");
       }
     }
   });
@@ -134,7 +146,10 @@ describe("hostile block counts", () => {
   it("a negative string length and an overlong varint are malformed", () => {
     expectWireError(() => decodeDetailChunk(Buffer.concat([header, Buffer.from([0x01]), fields.subarray(2)])), "WIRE_MALFORMED_BODY");
     const overlong = Buffer.alloc(11, 0x80);
-    expectWireError(() => decodeDetailChunk(Buffer.concat([header, Buffer.from([0x02, 0x74]), overlong, Buffer.from([0x00])])), "WIRE_MALFORMED_BODY");
+    expectWireError(
+      () => decodeDetailChunk(Buffer.concat([header, Buffer.from([0x02, 0x74]), overlong, Buffer.from([0x00])])),
+      "WIRE_MALFORMED_BODY",
+    );
   });
 
   it("an enum index out of range is malformed", () => {

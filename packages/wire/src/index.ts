@@ -15,13 +15,7 @@ export { SingleObjectCodec } from "./single-object-codec";
 export type { SchemaRegistry, SchemaVersion, SingleObjectCodecOptions } from "./single-object-codec";
 
 export { MAX_STATUS_CODE, MAX_WIRE_INTEGER, MIN_WIRE_INTEGER, STRING_LIMITS, validateUsageRecord } from "./validation";
-export {
-  createUsageRecordCodec,
-  decodeUsageRecord,
-  encodeUsageRecord,
-  usageRecordRegistry,
-  usageRecordSchema,
-} from "./usage-record-codec";
+export { createUsageRecordCodec, decodeUsageRecord, encodeUsageRecord, usageRecordRegistry, usageRecordSchema } from "./usage-record-codec";
 export type { UsageRecordCodec, UsageRecordCodecOptions } from "./usage-record-codec";
 
 export { classifyUsageQueueMessage, mapUsageQueuePayload, parseUsageQueueMessage } from "./usage-queue";

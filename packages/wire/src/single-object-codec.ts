@@ -92,9 +92,13 @@ export class SingleObjectCodec implements SchemaRegistry {
     try {
       resolver = this.type.createResolver(type);
     } catch (error) {
-      throw new WireError("WIRE_INVALID_SCHEMA", `writer schema ${version.fingerprintHex} does not resolve into the reader schema: ${message(error)}`, {
-        cause: error,
-      });
+      throw new WireError(
+        "WIRE_INVALID_SCHEMA",
+        `writer schema ${version.fingerprintHex} does not resolve into the reader schema: ${message(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return this.add(version, resolver, createStructureCheck(type)).version;
   }
@@ -117,7 +121,9 @@ export class SingleObjectCodec implements SchemaRegistry {
       try {
         end = this.type.encode(value, this.scratch, HEADER_BYTES);
       } catch (error) {
-        throw new WireError("WIRE_INVALID_FIELD", `value does not match schema ${this.schema.fingerprintHex}: ${message(error)}`, { cause: error });
+        throw new WireError("WIRE_INVALID_FIELD", `value does not match schema ${this.schema.fingerprintHex}: ${message(error)}`, {
+          cause: error,
+        });
       }
       if (end >= 0) {
         const out = Buffer.allocUnsafe(end);
@@ -142,7 +148,10 @@ export class SingleObjectCodec implements SchemaRegistry {
       const prefixOfMarker = buf.length === 0 || (buf.length === 1 && buf[0] === 0xc3);
       throw prefixOfMarker
         ? new WireError("WIRE_TRUNCATED", `${String(buf.length)} bytes: shorter than the single-object header`)
-        : new WireError("WIRE_BAD_MARKER", `not an Avro single-object encoding: starts with ${buf.subarray(0, 2).toString("hex")}, not c301`);
+        : new WireError(
+            "WIRE_BAD_MARKER",
+            `not an Avro single-object encoding: starts with ${buf.subarray(0, 2).toString("hex")}, not c301`,
+          );
     }
     if (buf.length < HEADER_BYTES) {
       throw new WireError("WIRE_TRUNCATED", `${String(buf.length)} bytes: shorter than the single-object header`);

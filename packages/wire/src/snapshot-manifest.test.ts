@@ -23,14 +23,26 @@ const FULL: SnapshotManifest = {
   resumeOffset: "184467",
   kind: "full",
   baseGeneration: undefined,
-  chunks: chunkBytes.map((bytes, i) => ({ key: `p3/g12/c${String(i)}`, detailCount: i === 0 ? 10 : 6, bytes: bytes.length, checksum: chunkChecksum(bytes) })),
+  chunks: chunkBytes.map((bytes, i) => ({
+    key: `p3/g12/c${String(i)}`,
+    detailCount: i === 0 ? 10 : 6,
+    bytes: bytes.length,
+    checksum: chunkChecksum(bytes),
+  })),
   detailCount: 16,
   totals: { totalRequests: 16, successCount: 14, failureCount: 2, totalTokens: 4321 },
   writtenAt: { epochSeconds: 1_768_027_619, nanos: 987_654_321, offsetSeconds: -18_000 },
   schemaFingerprint: detailChunkSchema.fingerprintHex,
 };
 
-const INCREMENTAL: SnapshotManifest = { ...FULL, generation: 13, kind: "incremental", baseGeneration: 12, detailCount: 40, resumeOffset: "0" };
+const INCREMENTAL: SnapshotManifest = {
+  ...FULL,
+  generation: 13,
+  kind: "incremental",
+  baseGeneration: 12,
+  detailCount: 40,
+  resumeOffset: "0",
+};
 
 describe("snapshot manifests", () => {
   it("start with the single-object header of schemas/snapshot-manifest.avsc", () => {
@@ -41,7 +53,11 @@ describe("snapshot manifests", () => {
   it("round-trip full and incremental manifests", () => {
     expect(decodeSnapshotManifest(encodeSnapshotManifest(FULL))).toStrictEqual(FULL);
     expect(decodeSnapshotManifest(encodeSnapshotManifest(INCREMENTAL))).toStrictEqual(INCREMENTAL);
-    expect(decodeSnapshotManifest(encodeSnapshotManifest({ ...FULL, chunks: [], detailCount: 0 }))).toStrictEqual({ ...FULL, chunks: [], detailCount: 0 });
+    expect(decodeSnapshotManifest(encodeSnapshotManifest({ ...FULL, chunks: [], detailCount: 0 }))).toStrictEqual({
+      ...FULL,
+      chunks: [],
+      detailCount: 0,
+    });
   });
 
   it("round-trip any valid manifest (fast-check)", () => {

@@ -94,7 +94,12 @@ export function encodeSnapshotManifest(manifest: SnapshotManifest): Buffer {
     resume_offset: manifest.resumeOffset,
     kind: manifest.kind === "full" ? "FULL" : "INCREMENTAL",
     base_generation: manifest.baseGeneration ?? null,
-    chunks: manifest.chunks.map((chunk) => ({ key: chunk.key, detail_count: chunk.detailCount, bytes: chunk.bytes, checksum: chunk.checksum })),
+    chunks: manifest.chunks.map((chunk) => ({
+      key: chunk.key,
+      detail_count: chunk.detailCount,
+      bytes: chunk.bytes,
+      checksum: chunk.checksum,
+    })),
     detail_count: manifest.detailCount,
     totals: {
       total_requests: manifest.totals.totalRequests,
@@ -181,7 +186,9 @@ function checkManifest(m: SnapshotManifest): void {
   });
   checkCount(m.detailCount, "detailCount");
   if (m.kind === "full" ? m.detailCount !== chunkDetails : m.detailCount < chunkDetails) {
-    throw invalid(`detailCount ${String(m.detailCount)} does not fit the chunks' ${String(chunkDetails)} details of a ${m.kind} generation`);
+    throw invalid(
+      `detailCount ${String(m.detailCount)} does not fit the chunks' ${String(chunkDetails)} details of a ${m.kind} generation`,
+    );
   }
   const totals = m.totals;
   if (typeof totals !== "object" || totals === null) {

@@ -7,15 +7,21 @@ describe("the string interner", () => {
     // Two slots and short strings: nearly every lookup collides or replaces a slot.
     const interners = [new StringInterner({ slots: 2, maxBytes: 8 }), new StringInterner()];
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom(...["a", "b", "ab", "ba", "é", "\ud800"].map((s) => Buffer.from(s)))), { maxLength: 50 }), (list) => {
-        for (const interner of interners) {
-          for (const bytes of list) {
-            const buf = Buffer.concat([Buffer.from([7]), bytes, Buffer.from([9])]);
-            expect(interner.get(buf, 1, 1 + bytes.length)).toBe(buf.toString("utf8", 1, 1 + bytes.length));
-            expect(interner.nonAscii).toBe(bytes.some((b) => b >= 0x80));
+      fc.property(
+        fc.array(
+          fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom(...["a", "b", "ab", "ba", "é", "\ud800"].map((s) => Buffer.from(s)))),
+          { maxLength: 50 },
+        ),
+        (list) => {
+          for (const interner of interners) {
+            for (const bytes of list) {
+              const buf = Buffer.concat([Buffer.from([7]), bytes, Buffer.from([9])]);
+              expect(interner.get(buf, 1, 1 + bytes.length)).toBe(buf.toString("utf8", 1, 1 + bytes.length));
+              expect(interner.nonAscii).toBe(bytes.some((b) => b >= 0x80));
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -59,7 +59,11 @@ const textArb = fc.oneof(
   fc.constantFrom("", "alice@example.com", "日本語のモデル", "ключ-😀-🇩🇪", "e\u0301\u0000\u202e", "POST /v1/chat/completions?x=1"),
 );
 
-const countArb = fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(0, 1, MAX_WIRE_INTEGER), fc.integer({ min: 0, max: MAX_WIRE_INTEGER }));
+const countArb = fc.oneof(
+  fc.integer({ min: 0, max: 1_000_000 }),
+  fc.constantFrom(0, 1, MAX_WIRE_INTEGER),
+  fc.integer({ min: 0, max: MAX_WIRE_INTEGER }),
+);
 
 const extraArb: fc.Arbitrary<UsageRecordExtra> = fc.record(
   {
@@ -93,7 +97,13 @@ export const usageRecordArb: fc.Arbitrary<UsageRecord> = fc
     failed: fc.boolean(),
     statusCode: fc.oneof(fc.constantFrom(0, 200, 400, 429, 500, 999), fc.integer({ min: 0, max: 999 })),
     latencyMs: countArb,
-    tokens: fc.record({ inputTokens: countArb, outputTokens: countArb, reasoningTokens: countArb, cachedTokens: countArb, totalTokens: countArb }),
+    tokens: fc.record({
+      inputTokens: countArb,
+      outputTokens: countArb,
+      reasoningTokens: countArb,
+      cachedTokens: countArb,
+      totalTokens: countArb,
+    }),
     extra: fc.option(extraArb, { nil: undefined }),
   })
   .map((generated) => {
@@ -216,7 +226,10 @@ export function sampleChunk(count: number): DetailChunk {
     writerEpoch: 2,
     chunkIndex: 0,
     detailOffset: 0,
-    columns: columnsOf(["sk-a", "sk-b", "POST /v1/messages", "gpt-5", "claude-sonnet-4-5", "alice@example.com", "bob@example.org", "0"], rows),
+    columns: columnsOf(
+      ["sk-a", "sk-b", "POST /v1/messages", "gpt-5", "claude-sonnet-4-5", "alice@example.com", "bob@example.org", "0"],
+      rows,
+    ),
   };
 }
 
@@ -231,7 +244,7 @@ export class AvroBytes {
   /** A zigzag varint of any 64-bit value. */
   long(value: bigint | number): this {
     const n = BigInt(value);
-    let z = n >= 0n ? n << 1n : ((-n) << 1n) - 1n;
+    let z = n >= 0n ? n << 1n : (-n << 1n) - 1n;
     do {
       const low = Number(z & 0x7fn);
       z >>= 7n;

@@ -102,7 +102,9 @@ describe("mapUsageQueuePayload", () => {
   it("reads cache-read tokens only when reported", () => {
     expect(mapUsageQueuePayload({ tokens: { cache_read_tokens: 0, cache_read_tokens_present: false } }).extra).toBeUndefined();
     expect(mapUsageQueuePayload({ tokens: { cache_read_tokens: 9, cache_read_tokens_present: false } }).extra).toBeUndefined();
-    expect(mapUsageQueuePayload({ tokens: { cache_read_tokens: 0, cache_read_tokens_present: true } }).extra).toStrictEqual({ cacheReadTokens: 0 });
+    expect(mapUsageQueuePayload({ tokens: { cache_read_tokens: 0, cache_read_tokens_present: true } }).extra).toStrictEqual({
+      cacheReadTokens: 0,
+    });
     expect(mapUsageQueuePayload({ tokens: { cache_read_tokens_present: true } }).extra).toStrictEqual({ cacheReadTokens: 0 });
     expect(mapUsageQueuePayload({ tokens: { cache_read_tokens: 5 } }).extra).toStrictEqual({ cacheReadTokens: 5 });
   });

@@ -13,9 +13,7 @@ export type UsageQueueMessageKind = "usage" | "support-refresh" | "refresh";
 
 /** A parsed usage-queue message. */
 export type UsageQueueMessage =
-  | { readonly kind: "usage"; readonly record: UsageRecord }
-  | { readonly kind: "support-refresh" }
-  | { readonly kind: "refresh" };
+  { readonly kind: "usage"; readonly record: UsageRecord } | { readonly kind: "support-refresh" } | { readonly kind: "refresh" };
 
 /** Options of {@link mapUsageQueuePayload}. */
 export interface UsageQueueMappingOptions {

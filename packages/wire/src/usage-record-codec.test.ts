@@ -54,7 +54,10 @@ describe("usage record single-object encoding", () => {
   });
 
   it("tells empty optional strings from missing ones", () => {
-    const record: UsageRecord = { ...EMPTY_RECORD, extra: { alias: "", requestId: "", nodeId: "", generate: false, ttftMs: 0, cacheReadTokens: 0 } };
+    const record: UsageRecord = {
+      ...EMPTY_RECORD,
+      extra: { alias: "", requestId: "", nodeId: "", generate: false, ttftMs: 0, cacheReadTokens: 0 },
+    };
     expect(decodeUsageRecord(encodeUsageRecord(record))).toStrictEqual(record);
     // An empty extra carries nothing.
     expect(decodeUsageRecord(encodeUsageRecord({ ...EMPTY_RECORD, extra: {} }))).toStrictEqual(EMPTY_RECORD);
@@ -74,21 +77,41 @@ describe("validation at encode", () => {
     ["negative total tokens", { ...FULL_RECORD, tokens: { ...FULL_RECORD.tokens, totalTokens: -5 } }, "WIRE_NEGATIVE_TOKENS"],
     ["negative cache-read tokens", { ...FULL_RECORD, extra: { cacheReadTokens: -1 } }, "WIRE_NEGATIVE_TOKENS"],
     ["fractional tokens", { ...FULL_RECORD, tokens: { ...FULL_RECORD.tokens, outputTokens: 1.5 } }, "WIRE_UNSAFE_INTEGER"],
-    ["tokens beyond 2^53 - 2", { ...FULL_RECORD, tokens: { ...FULL_RECORD.tokens, cachedTokens: MAX_WIRE_INTEGER + 1 } }, "WIRE_UNSAFE_INTEGER"],
+    [
+      "tokens beyond 2^53 - 2",
+      { ...FULL_RECORD, tokens: { ...FULL_RECORD.tokens, cachedTokens: MAX_WIRE_INTEGER + 1 } },
+      "WIRE_UNSAFE_INTEGER",
+    ],
     ["NaN tokens", { ...FULL_RECORD, tokens: { ...FULL_RECORD.tokens, reasoningTokens: Number.NaN } }, "WIRE_UNSAFE_INTEGER"],
     ["infinite latency", { ...FULL_RECORD, latencyMs: Number.POSITIVE_INFINITY }, "WIRE_UNSAFE_INTEGER"],
     ["negative latency", { ...FULL_RECORD, latencyMs: -1 }, "WIRE_INVALID_FIELD"],
     ["negative ttft", { ...FULL_RECORD, extra: { ttftMs: -3 } }, "WIRE_INVALID_FIELD"],
     ["status 1000", { ...FULL_RECORD, statusCode: 1000 }, "WIRE_INVALID_FIELD"],
     ["status -1", { ...FULL_RECORD, statusCode: -1 }, "WIRE_INVALID_FIELD"],
-    ["nanos 1e9", { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: 1_000_000_000, offsetSeconds: 0 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
+    [
+      "nanos 1e9",
+      { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: 1_000_000_000, offsetSeconds: 0 } },
+      "WIRE_TIMESTAMP_OUT_OF_RANGE",
+    ],
     ["negative nanos", { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: -1, offsetSeconds: 0 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
     ["offset 24h", { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: 0, offsetSeconds: 86_400 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
     ["offset -24h", { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: 0, offsetSeconds: -86_400 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
     ["offset with seconds", { ...FULL_RECORD, timestamp: { epochSeconds: 0, nanos: 0, offsetSeconds: 30 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
-    ["year 10000", { ...FULL_RECORD, timestamp: { epochSeconds: 253_402_300_800, nanos: 0, offsetSeconds: 0 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
-    ["year -1", { ...FULL_RECORD, timestamp: { epochSeconds: -62_167_219_201, nanos: 0, offsetSeconds: 0 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
-    ["local year -1", { ...FULL_RECORD, timestamp: { epochSeconds: -62_167_219_200, nanos: 0, offsetSeconds: -60 } }, "WIRE_TIMESTAMP_OUT_OF_RANGE"],
+    [
+      "year 10000",
+      { ...FULL_RECORD, timestamp: { epochSeconds: 253_402_300_800, nanos: 0, offsetSeconds: 0 } },
+      "WIRE_TIMESTAMP_OUT_OF_RANGE",
+    ],
+    [
+      "year -1",
+      { ...FULL_RECORD, timestamp: { epochSeconds: -62_167_219_201, nanos: 0, offsetSeconds: 0 } },
+      "WIRE_TIMESTAMP_OUT_OF_RANGE",
+    ],
+    [
+      "local year -1",
+      { ...FULL_RECORD, timestamp: { epochSeconds: -62_167_219_200, nanos: 0, offsetSeconds: -60 } },
+      "WIRE_TIMESTAMP_OUT_OF_RANGE",
+    ],
     ["api key of 4097 bytes", { ...FULL_RECORD, apiKey: "k".repeat(4097) }, "WIRE_STRING_TOO_LONG"],
     ["model of 1366 three-byte characters", { ...FULL_RECORD, model: "語".repeat(1366) }, "WIRE_STRING_TOO_LONG"],
     ["endpoint of 8193 bytes", { ...FULL_RECORD, endpoint: "/".repeat(8193) }, "WIRE_STRING_TOO_LONG"],
@@ -97,7 +120,11 @@ describe("validation at encode", () => {
     ["a number as api key", { ...FULL_RECORD, apiKey: 5 as unknown as string }, "WIRE_INVALID_FIELD"],
     ["a string as failed", { ...FULL_RECORD, failed: "true" as unknown as boolean }, "WIRE_INVALID_FIELD"],
     ["no tokens", { ...FULL_RECORD, tokens: undefined as unknown as UsageRecord["tokens"] }, "WIRE_INVALID_FIELD"],
-    ["a string epoch", { ...FULL_RECORD, timestamp: { epochSeconds: "1" as unknown as number, nanos: 0, offsetSeconds: 0 } }, "WIRE_INVALID_FIELD"],
+    [
+      "a string epoch",
+      { ...FULL_RECORD, timestamp: { epochSeconds: "1" as unknown as number, nanos: 0, offsetSeconds: 0 } },
+      "WIRE_INVALID_FIELD",
+    ],
   ];
 
   it.each(cases)("rejects %s", (_name, record, code) => {

@@ -74,7 +74,10 @@ export function createUsageRecordCodec(options: UsageRecordCodecOptions = {}): U
   const codec = new SingleObjectCodec({ schema: options.schema ?? usageRecordSchemaJson, writerSchemas: options.writerSchemas ?? [] });
   // Bytes of the schema the hand-written fast decoder reads skip avsc; everything else (older writers,
   // and any bytes the fast decoder leaves to avsc, errors included) takes the avsc path.
-  const fast = options.fastPath !== false && codec.schema.fingerprintHex === FAST_USAGE_RECORD_FINGERPRINT ? new FastUsageRecordDecoder(codec.schema.fingerprint) : undefined;
+  const fast =
+    options.fastPath !== false && codec.schema.fingerprintHex === FAST_USAGE_RECORD_FINGERPRINT
+      ? new FastUsageRecordDecoder(codec.schema.fingerprint)
+      : undefined;
   return {
     encode(record) {
       validateUsageRecord(record);

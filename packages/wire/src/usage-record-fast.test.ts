@@ -33,11 +33,28 @@ const longArb = fc.oneof(
   fc.constantFrom(0, MAX_WIRE_INTEGER, -MAX_WIRE_INTEGER, MIN_WIRE_INTEGER, MIN_WIRE_INTEGER - 1, 2 ** 31, -(2 ** 31) - 1),
   fc.integer({ min: -MAX_WIRE_INTEGER, max: MAX_WIRE_INTEGER }),
 );
-const intArb = fc.oneof(fc.integer({ min: -2, max: 1001 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1));
+const intArb = fc.oneof(
+  fc.integer({ min: -2, max: 1001 }),
+  fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  fc.constantFrom(-(2 ** 31), 2 ** 31 - 1),
+);
 const stringArb = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: "binary", maxLength: 12 }),
-  fc.constantFrom("", "ascii", "日本語", "😀", "\ud800", "a\udc00b", "x".repeat(64), "x".repeat(65), "x".repeat(4096), "x".repeat(4097), "é".repeat(2049), "€".repeat(1366)),
+  fc.constantFrom(
+    "",
+    "ascii",
+    "日本語",
+    "😀",
+    "\ud800",
+    "a\udc00b",
+    "x".repeat(64),
+    "x".repeat(65),
+    "x".repeat(4096),
+    "x".repeat(4097),
+    "é".repeat(2049),
+    "€".repeat(1366),
+  ),
 );
 const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(arb, { nil: null });
 /** avsc values of the schema, valid or not by the wire's rules. */
@@ -46,7 +63,10 @@ const avroRecordArb = fc.record({
     fc.record({
       epoch_seconds: fc.oneof(longArb, fc.integer({ min: -62_167_219_200, max: 253_402_300_799 })),
       nanos: fc.oneof(intArb, fc.integer({ min: 0, max: 999_999_999 })),
-      offset_seconds: fc.oneof(intArb, fc.integer({ min: -1439, max: 1439 }).map((m) => m * 60)),
+      offset_seconds: fc.oneof(
+        intArb,
+        fc.integer({ min: -1439, max: 1439 }).map((m) => m * 60),
+      ),
     }),
   ),
   latency_ms: longArb,
@@ -83,19 +103,47 @@ const avroRecordArb = fc.record({
 /** Valid records whose strings are all ASCII (the decoder's cheap checks then decide alone). */
 const asciiRecordArb: fc.Arbitrary<UsageRecord> = fc
   .tuple(usageRecordArb, fc.string({ unit: "binary-ascii", maxLength: 10 }))
-  .map(([record, text]) => JSON.parse(JSON.stringify(record, (_key, value: unknown) => (typeof value === "string" ? text : value))) as UsageRecord)
+  .map(
+    ([record, text]) =>
+      JSON.parse(JSON.stringify(record, (_key, value: unknown) => (typeof value === "string" ? text : value))) as UsageRecord,
+  )
   .map((record) => ({ ...record, timestamp: record.timestamp }));
 
 type AvroValue = Record<string, unknown> & { tokens: Record<string, unknown>; timestamp: Record<string, unknown> | null };
-const STRING_FIELDS = ["api_key", "model", "alias", "provider", "executor_type", "endpoint", "auth_type", "auth_id", "source", "auth_index", "request_id", "reasoning_effort", "service_tier", "response_service_tier", "node_id"];
+const STRING_FIELDS = [
+  "api_key",
+  "model",
+  "alias",
+  "provider",
+  "executor_type",
+  "endpoint",
+  "auth_type",
+  "auth_id",
+  "source",
+  "auth_index",
+  "request_id",
+  "reasoning_effort",
+  "service_tier",
+  "response_service_tier",
+  "node_id",
+];
 /** One field of an avsc value set to a value at or beyond a limit of the wire's rules. */
 const MUTATIONS: [string, (value: AvroValue) => void][] = [
-  ...[-1, 0, 999, 1000, 2 ** 31 - 1, -(2 ** 31)].map((v): [string, (value: AvroValue) => void] => [`status ${String(v)}`, (value) => (value.status_code = v)]),
+  ...[-1, 0, 999, 1000, 2 ** 31 - 1, -(2 ** 31)].map((v): [string, (value: AvroValue) => void] => [
+    `status ${String(v)}`,
+    (value) => (value.status_code = v),
+  ]),
   ...["latency_ms", "ttft_ms"].flatMap((field) =>
-    [-1, 0, MIN_WIRE_INTEGER, MIN_WIRE_INTEGER - 1, MAX_WIRE_INTEGER].map((v): [string, (value: AvroValue) => void] => [`${field} ${String(v)}`, (value) => (value[field] = v)]),
+    [-1, 0, MIN_WIRE_INTEGER, MIN_WIRE_INTEGER - 1, MAX_WIRE_INTEGER].map((v): [string, (value: AvroValue) => void] => [
+      `${field} ${String(v)}`,
+      (value) => (value[field] = v),
+    ]),
   ),
   ...["input", "output", "reasoning", "cached", "total", "cache_read", "cache_creation"].flatMap((field) =>
-    [-1, 0, MIN_WIRE_INTEGER - 1, MAX_WIRE_INTEGER].map((v): [string, (value: AvroValue) => void] => [`tokens.${field} ${String(v)}`, (value) => (value.tokens[field] = v)]),
+    [-1, 0, MIN_WIRE_INTEGER - 1, MAX_WIRE_INTEGER].map((v): [string, (value: AvroValue) => void] => [
+      `tokens.${field} ${String(v)}`,
+      (value) => (value.tokens[field] = v),
+    ]),
   ),
   ...(
     [
@@ -113,9 +161,17 @@ const MUTATIONS: [string, (value: AvroValue) => void][] = [
   ),
   ...STRING_FIELDS.flatMap((field) => {
     const limit = field === "endpoint" ? 8192 : 4096;
-    return ["x".repeat(limit), "x".repeat(limit + 1), "é".repeat(limit / 2), "é".repeat(limit / 2 + 1), "€".repeat(limit / 3), "\ud800", "a\udc00", "日本", "x".repeat(65)].map(
-      (v): [string, (value: AvroValue) => void] => [`${field} of ${String(v.length)} units`, (value) => (value[field] = v)],
-    );
+    return [
+      "x".repeat(limit),
+      "x".repeat(limit + 1),
+      "é".repeat(limit / 2),
+      "é".repeat(limit / 2 + 1),
+      "€".repeat(limit / 3),
+      "\ud800",
+      "a\udc00",
+      "日本",
+      "x".repeat(65),
+    ].map((v): [string, (value: AvroValue) => void] => [`${field} of ${String(v.length)} units`, (value) => (value[field] = v)]);
   }),
 ];
 
@@ -154,7 +210,11 @@ describe("the fast usage record decoder", () => {
       { ...FULL_RECORD, apiKey: "ключ-😀-🇩🇪", extra: { alias: "", nodeId: "ñ" } },
       { ...FULL_RECORD, endpoint: "e".repeat(8192), model: "m".repeat(4096), extra: { requestId: "r".repeat(4096) } },
       { ...EMPTY_RECORD, timestamp: { epochSeconds: -62_167_219_200, nanos: 999_999_999, offsetSeconds: 0 } },
-      { ...EMPTY_RECORD, latencyMs: MAX_WIRE_INTEGER, tokens: { inputTokens: MAX_WIRE_INTEGER, outputTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 } },
+      {
+        ...EMPTY_RECORD,
+        latencyMs: MAX_WIRE_INTEGER,
+        tokens: { inputTokens: MAX_WIRE_INTEGER, outputTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 },
+      },
     ];
     for (const record of records) {
       const bytes = encodeUsageRecord(record);
@@ -216,7 +276,11 @@ describe("the fast usage record decoder", () => {
   });
 
   it("gives the avsc path's value or error for every one-byte edit of a record (header included)", () => {
-    for (const record of [FULL_RECORD, EMPTY_RECORD, { ...EMPTY_RECORD, timestamp: FULL_RECORD.timestamp, extra: { generate: false, ttftMs: 3 } }]) {
+    for (const record of [
+      FULL_RECORD,
+      EMPTY_RECORD,
+      { ...EMPTY_RECORD, timestamp: FULL_RECORD.timestamp, extra: { generate: false, ttftMs: 3 } },
+    ]) {
       for (const edited of singleByteEdits(encodeUsageRecord(record), 0)) {
         expectSameOutcome(edited);
       }

@@ -16,7 +16,17 @@ export const FAST_USAGE_RECORD_FINGERPRINT = "256dbfd031d40ff4";
  * reads, in body order; compared with the schema file by the tests.
  */
 export const FAST_USAGE_RECORD_FIELDS: readonly (readonly [string, unknown])[] = [
-  ["timestamp", ["null", [["epoch_seconds", "long"], ["nanos", "int"], ["offset_seconds", "int"]]]],
+  [
+    "timestamp",
+    [
+      "null",
+      [
+        ["epoch_seconds", "long"],
+        ["nanos", "int"],
+        ["offset_seconds", "int"],
+      ],
+    ],
+  ],
   ["latency_ms", "long"],
   ["ttft_ms", ["null", "long"]],
   ["api_key", "string"],

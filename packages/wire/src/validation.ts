@@ -166,7 +166,10 @@ function checkString(value: unknown, name: string, limit: number): void {
   }
   // A UTF-16 code unit takes at most 3 UTF-8 bytes: short strings need no byte count.
   if (value.length * 3 > limit && Buffer.byteLength(value, "utf8") > limit) {
-    throw new WireError("WIRE_STRING_TOO_LONG", `${name}: ${String(Buffer.byteLength(value, "utf8"))} UTF-8 bytes, the limit is ${String(limit)}`);
+    throw new WireError(
+      "WIRE_STRING_TOO_LONG",
+      `${name}: ${String(Buffer.byteLength(value, "utf8"))} UTF-8 bytes, the limit is ${String(limit)}`,
+    );
   }
   if (LONE_SURROGATE.test(value)) {
     throw invalidField(name, "contains a lone UTF-16 surrogate (not encodable as UTF-8)");

@@ -46,7 +46,9 @@ describe("createAggregator", () => {
     expect(aggregator.ownedPartitions()).toEqual([]);
     expect(aggregator.readiness()).toEqual({ ready: false, partitions: [] });
     expect(aggregator.progress()).toMatchObject({ applied: 0, duplicates: 0, dlq: 0, replayed: 0, lag: 0, partitions: [], restores: [] });
-    await expect(aggregator.importSnapshot({ kind: "parsed-snapshot", apiNames: [], details: undefined as never, totals: undefined as never })).rejects.toMatchObject({
+    await expect(
+      aggregator.importSnapshot({ kind: "parsed-snapshot", apiNames: [], details: undefined as never, totals: undefined as never }),
+    ).rejects.toMatchObject({
       code: "AGGREGATOR_NOT_STARTED",
     });
     await aggregator.stop();

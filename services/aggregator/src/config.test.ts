@@ -1,15 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import {
-  CONFIG_ERROR_CODES,
-  ConfigError,
-  SETTINGS,
-  isLoopbackHost,
-  loadConfig,
-  settingsMarkdownTable,
-  helpText,
-} from "./config";
+import { CONFIG_ERROR_CODES, ConfigError, SETTINGS, isLoopbackHost, loadConfig, settingsMarkdownTable, helpText } from "./config";
 import type { LedgerConfig } from "./config";
 
 const defaults = { instanceId: "host-1", logFileWithDemo: "/tmp/ledger-demo.log", demoSeed: 42, kafkaDir: "/repo/.cache/ledger-kafka" };
@@ -98,10 +90,14 @@ describe("loadConfig", () => {
   });
 
   it("lets flags win over variables, in both --flag value and --flag=value forms", () => {
-    const config = load(
-      { LEDGER_HTTP_PORT: "9000", LEDGER_PARTITIONS: "3", LEDGER_DEMO: "true" },
-      ["--http-port", "0", "--partitions=4", "--no-demo", "--management-key", "k"],
-    );
+    const config = load({ LEDGER_HTTP_PORT: "9000", LEDGER_PARTITIONS: "3", LEDGER_DEMO: "true" }, [
+      "--http-port",
+      "0",
+      "--partitions=4",
+      "--no-demo",
+      "--management-key",
+      "k",
+    ]);
     expect(config.http.port).toBe(0);
     expect(config.partitions).toBe(4);
     expect(config.demo.enabled).toBe(false);
@@ -156,12 +152,8 @@ describe("loadConfig", () => {
   });
 
   it("refuses a port out of range and a fractional integer", () => {
-    expect(problemsOf({ LEDGER_HTTP_PORT: "65536" }).problems).toEqual([
-      'LEDGER_HTTP_PORT (--http-port) = "65536": must be at most 65535',
-    ]);
-    expect(problemsOf({}, ["--partitions", "1.5"]).problems).toEqual([
-      'LEDGER_PARTITIONS (--partitions) = "1.5": expected an integer',
-    ]);
+    expect(problemsOf({ LEDGER_HTTP_PORT: "65536" }).problems).toEqual(['LEDGER_HTTP_PORT (--http-port) = "65536": must be at most 65535']);
+    expect(problemsOf({}, ["--partitions", "1.5"]).problems).toEqual(['LEDGER_PARTITIONS (--partitions) = "1.5": expected an integer']);
   });
 
   it("refuses a non-loopback address without a management key", () => {

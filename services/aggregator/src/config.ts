@@ -311,11 +311,13 @@ const topicName = name.regex(/^[A-Za-z0-9._-]+$/, "may contain only letters, dig
 
 const brokerList = z
   .string()
-  .transform((text) => text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""))
-  .refine(
-    (entries) => entries.every((entry) => /^[^\s:]+:\d{1,5}$/.test(entry)),
-    "expected a comma-separated host:port list",
-  );
+  .transform((text) =>
+    text
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ""),
+  )
+  .refine((entries) => entries.every((entry) => /^[^\s:]+:\d{1,5}$/.test(entry)), "expected a comma-separated host:port list");
 
 const schema = z.object({
   kafkaBrokers: brokerList,

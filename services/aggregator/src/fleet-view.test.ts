@@ -33,11 +33,17 @@ describe("MergedView", () => {
     const b = new RequestStatistics();
     for (let index = 0; index < 50; index++) a.apply(record(index, "sk-a"));
     const view = new MergedView({ keepDropped: false });
-    const first = view.refresh([{ partition: 0, statistics: a }, { partition: 1, statistics: b }]);
+    const first = view.refresh([
+      { partition: 0, statistics: a },
+      { partition: 1, statistics: b },
+    ]);
     expect(first.detailCount).toBe(50);
     for (let index = 50; index < 80; index++) a.apply(record(index, "sk-a"));
     for (let index = 0; index < 20; index++) b.apply(record(index, "sk-b"));
-    const second = view.refresh([{ partition: 0, statistics: a }, { partition: 1, statistics: b }]);
+    const second = view.refresh([
+      { partition: 0, statistics: a },
+      { partition: 1, statistics: b },
+    ]);
     expect(second).toBe(first);
     expect(second.snapshotJson()).toBe(union(a, b).snapshotJson());
   });
@@ -51,14 +57,24 @@ describe("MergedView", () => {
     }
     const local = new MergedView({ keepDropped: false });
     const fleet = new MergedView({ keepDropped: true });
-    const both = [{ partition: 0, statistics: a }, { partition: 1, statistics: b }];
+    const both = [
+      { partition: 0, statistics: a },
+      { partition: 1, statistics: b },
+    ];
     local.refresh(both);
     fleet.refresh(both);
     expect(local.refresh([{ partition: 0, statistics: a }]).snapshotJson()).toBe(union(a).snapshotJson());
     // A newer copy of partition 1 (a restored generation: a prefix of what was live) adds nothing twice.
     const restored = new RequestStatistics();
     restored.mergeDetails(b.exportDetails(0, 5));
-    expect(fleet.refresh([{ partition: 0, statistics: a }, { partition: 1, statistics: restored }]).snapshotJson()).toBe(union(a, b).snapshotJson());
+    expect(
+      fleet
+        .refresh([
+          { partition: 0, statistics: a },
+          { partition: 1, statistics: restored },
+        ])
+        .snapshotJson(),
+    ).toBe(union(a, b).snapshotJson());
     fleet.reset();
     expect(fleet.refresh([{ partition: 0, statistics: a }]).snapshotJson()).toBe(union(a).snapshotJson());
   });

@@ -36,7 +36,11 @@ describe("routeImport", () => {
     const firstApi = snapshot.apis["sk-1"]!;
     snapshot.apis[" \t "] = firstApi;
     const zeroModel = firstApi.models["gpt-5"]!;
-    zeroModel.details = [...zeroModel.details, { ...zeroModel.details[0]!, timestamp: "0001-01-01T00:00:00Z" }, { ...zeroModel.details[0]!, timestamp: "0001-01-01T00:00:00Z" }];
+    zeroModel.details = [
+      ...zeroModel.details,
+      { ...zeroModel.details[0]!, timestamp: "0001-01-01T00:00:00Z" },
+      { ...zeroModel.details[0]!, timestamp: "0001-01-01T00:00:00Z" },
+    ];
     const parsed = parseStatisticsSnapshot(snapshot);
     const router = createPartitionRouter(4);
     const stamps: number[] = [];

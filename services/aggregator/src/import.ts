@@ -45,11 +45,7 @@ export interface PartitionBatch {
  * `clock()` once, here, so that every instance and every replay sees the same dedup key.
  * API names, models and tokens stay as given (the merge trims and normalises them).
  */
-export function routeImport(
-  details: DetailColumns,
-  partitionFor: (apiName: string) => number,
-  clock: Clock,
-): PartitionBatch[] {
+export function routeImport(details: DetailColumns, partitionFor: (apiName: string) => number, clock: Clock): PartitionBatch[] {
   const { count, strings } = details;
   const partitionOfString = new Int32Array(strings.length).fill(-2);
   const rowsByPartition = new Map<number, number[]>();
@@ -119,11 +115,7 @@ function pickRows(source: DetailColumns, rows: readonly number[], clock: Clock):
  * Encodes one partition's import details as detail-chunk records of at most `maxValueBytes` each
  * (halving a piece until it fits; a single detail always fits: its strings are bounded).
  */
-export function encodeImportChunks(
-  batch: PartitionBatch,
-  sourceTopic: string,
-  maxValueBytes: number,
-): Buffer[] {
+export function encodeImportChunks(batch: PartitionBatch, sourceTopic: string, maxValueBytes: number): Buffer[] {
   const out: Buffer[] = [];
   const encodePiece = (start: number, end: number): void => {
     const columns = compactStrings(sliceDetailColumns(batch.columns, start, end));

@@ -1,11 +1,5 @@
 export { AGGREGATOR_ERROR_CODES, AggregatorError, createAggregator } from "./aggregator";
-export type {
-  Aggregator,
-  AggregatorErrorCode,
-  AggregatorOptions,
-  AggregatorProgress,
-  PartitionReadiness,
-} from "./aggregator";
+export type { Aggregator, AggregatorErrorCode, AggregatorOptions, AggregatorProgress, PartitionReadiness } from "./aggregator";
 export type { AggregatorEvent, RestoreReport } from "./partition-state";
 export type { PartitionPhase } from "./partition-ownership";
 export type { ImportResult } from "./import";

@@ -19,12 +19,19 @@ describe("kafkaLogCreator", () => {
   it("routes kafkajs entries into pino with their level, namespace and fields (kafkajs's timestamp dropped)", async () => {
     const { logger, lines } = capture("debug");
     const log = kafkaLogCreator(logger)(logLevel.DEBUG);
-    log({ namespace: "Consumer", level: logLevel.ERROR, label: "ERROR", log: { timestamp: "2026-01-01T00:00:00.000Z", message: "crashed", groupId: "g" } });
+    log({
+      namespace: "Consumer",
+      level: logLevel.ERROR,
+      label: "ERROR",
+      log: { timestamp: "2026-01-01T00:00:00.000Z", message: "crashed", groupId: "g" },
+    });
     log({ namespace: "Runner", level: logLevel.WARN, label: "WARN", log: { timestamp: "x", message: "rebalancing" } });
     log({ namespace: "Consumer", level: logLevel.INFO, label: "INFO", log: { timestamp: "x", message: "joined" } });
     log({ namespace: "", level: logLevel.DEBUG, label: "DEBUG", log: { timestamp: "x", message: "fetch" } });
     await new Promise((done) => setImmediate(done));
-    expect(lines.map(({ level, msg, namespace, component, groupId, timestamp }) => ({ level, msg, namespace, component, groupId, timestamp }))).toEqual([
+    expect(
+      lines.map(({ level, msg, namespace, component, groupId, timestamp }) => ({ level, msg, namespace, component, groupId, timestamp })),
+    ).toEqual([
       { level: 50, msg: "crashed", namespace: "Consumer", component: "kafkajs", groupId: "g", timestamp: undefined },
       { level: 40, msg: "rebalancing", namespace: "Runner", component: "kafkajs", groupId: undefined, timestamp: undefined },
       { level: 30, msg: "joined", namespace: "Consumer", component: "kafkajs", groupId: undefined, timestamp: undefined },

@@ -51,7 +51,9 @@ function buildInfo(): BuildInfo {
 
 function createLogger(config: LedgerConfig): Logger {
   const destination =
-    config.logFile === "-" ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: config.logFile, sync: true, mkdir: true });
+    config.logFile === "-"
+      ? pino.destination({ dest: 1, sync: true })
+      : pino.destination({ dest: config.logFile, sync: true, mkdir: true });
   return pino({ level: config.logLevel, base: { instance: config.instanceId } }, destination);
 }
 
@@ -230,7 +232,10 @@ async function main(): Promise<number> {
         const fleetProgress = fleet?.progress();
         return {
           atMs: performance.now(),
-          fleet: fleetProgress === undefined ? undefined : { sent: fleetProgress.sent, resent: fleetProgress.resent, failed: fleetProgress.failed },
+          fleet:
+            fleetProgress === undefined
+              ? undefined
+              : { sent: fleetProgress.sent, resent: fleetProgress.resent, failed: fleetProgress.failed },
           aggregator: progress,
           totalRequests: aggregator.fleetStatistics().totals().totalRequests,
         };

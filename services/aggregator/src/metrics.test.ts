@@ -8,7 +8,12 @@ describe("createAggregatorMetrics", () => {
     const first = createAggregatorMetrics(registry);
     const second = createAggregatorMetrics(registry);
     expect(second.recordsApplied).toBe(first.recordsApplied);
-    expect(registry.getMetricsAsArray().map((metric) => metric.name).sort()).toEqual([...METRIC_NAMES].sort());
+    expect(
+      registry
+        .getMetricsAsArray()
+        .map((metric) => metric.name)
+        .sort(),
+    ).toEqual([...METRIC_NAMES].sort());
     first.recordsApplied.inc(3);
     second.recordsApplied.inc(2);
     first.dlqRecords.inc({ reason: "WIRE_BAD_MARKER" });

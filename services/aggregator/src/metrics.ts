@@ -64,8 +64,7 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * already registered under the same name is reused, so two aggregators given one registry share it.
  */
 export function createAggregatorMetrics(registry: Registry = new Registry()): AggregatorMetrics {
-  const reuse = <T extends Metric>(name: string, create: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? create();
+  const reuse = <T extends Metric>(name: string, create: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? create();
   const registers = [registry];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> =>
     reuse(name, () => new Counter<L>({ name, help, labelNames, registers }));
@@ -83,9 +82,7 @@ export function createAggregatorMetrics(registry: Registry = new Registry()): Ag
     recordsIgnored: counter("usage_ledger_records_ignored_total", "Records the seed's merge ignores (blank API name)."),
     dlqRecords: counter("usage_ledger_dlq_records_total", "Records sent to the dead-letter topic, by reason code.", ["reason"]),
     importBatches: counter("usage_ledger_import_batches_total", "Import batches (detail chunks) consumed from the records topic."),
-    consumerLag: gauge("usage_ledger_consumer_lag", "High watermark minus the next offset to apply, per owned partition.", [
-      "partition",
-    ]),
+    consumerLag: gauge("usage_ledger_consumer_lag", "High watermark minus the next offset to apply, per owned partition.", ["partition"]),
     ownedPartitions: gauge("usage_ledger_owned_partitions", "Owned partitions of the records topic by state.", ["state"]),
     snapshotDuration: histogram("usage_ledger_snapshot_duration_seconds", "Time to write one snapshot generation.", ["kind"]),
     snapshotBytes: counter("usage_ledger_snapshot_bytes_total", "Bytes written to the snapshot topic.", ["kind"]),

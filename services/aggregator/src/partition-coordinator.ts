@@ -76,7 +76,8 @@ export class PartitionCoordinator {
       consumer.seek({ topic, partition: kept.partition, offset: String(state.nextOffset) });
       this.options.emit({ type: "retained", partition: kept.partition, token: kept.token, nextOffset: state.nextOffset });
     }
-    for (const ownership of change.acquired) this.options.emit({ type: "acquired", partition: ownership.partition, token: ownership.token });
+    for (const ownership of change.acquired)
+      this.options.emit({ type: "acquired", partition: ownership.partition, token: ownership.token });
     if (change.acquired.length > 0) restorer.restore(change.acquired);
     this.updateOwnershipGauges();
   }
@@ -99,7 +100,9 @@ export class PartitionCoordinator {
       "a newer writer claimed a partition this instance holds: asking the group who owns it",
     );
     void this.settleOwnership(ownership, event.epoch)
-      .catch((error: unknown) => this.options.logger.warn({ err: error, partition: event.partition }, "could not settle a partition's ownership"))
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, partition: event.partition }, "could not settle a partition's ownership"),
+      )
       .finally(() => this.verifying.delete(event.partition));
   }
 

@@ -14,7 +14,8 @@ function summary(change: AssignmentChange<string>): { acquired: number[]; retain
 }
 
 function liveAll(table: Table): void {
-  for (const ownership of table.all()) expect(table.goLive(ownership.partition, ownership.token, `state-${ownership.partition}`)).toBe(true);
+  for (const ownership of table.all())
+    expect(table.goLive(ownership.partition, ownership.token, `state-${ownership.partition}`)).toBe(true);
 }
 
 describe("PartitionOwnership", () => {

@@ -13,7 +13,13 @@ describe("createPartitionRouter", () => {
   it("agrees with a kafkajs producer's DefaultPartitioner on a keyed message", () => {
     const route = createPartitionRouter(6);
     const partitioner = Partitioners.DefaultPartitioner();
-    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({
+      partitionId,
+      leader: 1,
+      replicas: [1],
+      isr: [1],
+      partitionErrorCode: 0,
+    }));
     for (const key of ["sk-1", "POST /v1/chat/completions", "openai", "unknown", "ключ", "🔑"]) {
       expect(route(key)).toBe(partitioner({ topic: "usage.records", partitionMetadata, message: { key, value: null } }));
     }

@@ -74,7 +74,14 @@ export type AggregatorEvent =
   | ({ readonly type: "restored" } & Omit<RestoreReport, "replayed">)
   | { readonly type: "live"; readonly partition: number; readonly token: number; readonly nextOffset: number }
   /** The claim of a restored partition landed (written after the partition went live, once its tail was replayed). */
-  | { readonly type: "claimed"; readonly partition: number; readonly token: number; readonly epoch: number; readonly generation: number; readonly durationMs: number }
+  | {
+      readonly type: "claimed";
+      readonly partition: number;
+      readonly token: number;
+      readonly epoch: number;
+      readonly generation: number;
+      readonly durationMs: number;
+    }
   | {
       readonly type: "applied";
       readonly partition: number;

@@ -72,7 +72,14 @@ describe("several aggregators in one group", () => {
     await eventually("A and B split the 6 partitions", () => splitBetween(a.aggregator, b.aggregator, 6));
 
     const first = makeRecords({ count: 20_000, seed: 21 });
-    const published = await publishRecords({ brokers, topic: topics.recordsTopic, records: first, publishers: 2, resendRate: 0.05, seed: 22 });
+    const published = await publishRecords({
+      brokers,
+      topic: topics.recordsTopic,
+      records: first,
+      publishers: 2,
+      resendRate: 0.05,
+      seed: 22,
+    });
     expect(published.reports.flatMap((report) => report.failed)).toEqual([]);
     await eventually("A and B applied everything", () => caughtUp(admin, topics.recordsTopic, [a.aggregator, b.aggregator]));
     expect(splitBetween(a.aggregator, b.aggregator, 6)).toBe(true);
@@ -149,7 +156,13 @@ describe("several aggregators in one group", () => {
     const restores = a.events.flatMap((event) => (event.type === "restored" ? [event] : []));
     await eventually("A claimed every partition it restored", () =>
       restores.every((restored) =>
-        a.events.some((event) => event.type === "claimed" && event.token === restored.token && event.partition === restored.partition && event.epoch === restored.claimedEpoch),
+        a.events.some(
+          (event) =>
+            event.type === "claimed" &&
+            event.token === restored.token &&
+            event.partition === restored.partition &&
+            event.epoch === restored.claimedEpoch,
+        ),
       ),
     );
   });

@@ -64,7 +64,10 @@ describe("POST /v0/management/usage/import is durable (issue 7, acceptance 2)", 
       return usage.total_requests === totals.totalRequests;
     });
     expect(sortedDetails(usageOf((await b.get("/v0/management/usage")).body))).toEqual(expected);
-    await eventually("and from the first", async () => usageOf((await a.get("/v0/management/usage")).body).total_requests === totals.totalRequests);
+    await eventually(
+      "and from the first",
+      async () => usageOf((await a.get("/v0/management/usage")).body).total_requests === totals.totalRequests,
+    );
     expect(sortedDetails(usageOf((await a.get("/v0/management/usage")).body))).toEqual(expected);
 
     // Importing the same export again through the other instance: every detail is a duplicate.
@@ -77,8 +80,14 @@ describe("POST /v0/management/usage/import is durable (issue 7, acceptance 2)", 
     await Promise.all([a.stop(), b.stop()]);
     const c = await startInstance({ brokers, topics, groupId, instanceId: "import-c", partitions: 4 });
     instances.push(c);
-    await eventually("the new instance owns every partition live", () => c.aggregator.readiness().ready && c.aggregator.ownedPartitions().length === 4);
-    await eventually("the restored statistics hold the import", async () => usageOf((await c.get("/v0/management/usage")).body).total_requests === totals.totalRequests);
+    await eventually(
+      "the new instance owns every partition live",
+      () => c.aggregator.readiness().ready && c.aggregator.ownedPartitions().length === 4,
+    );
+    await eventually(
+      "the restored statistics hold the import",
+      async () => usageOf((await c.get("/v0/management/usage")).body).total_requests === totals.totalRequests,
+    );
     const restored = await c.get("/v0/management/usage");
     expect(sortedDetails(usageOf(restored.body))).toEqual(expected);
     expect(JSON.parse(restored.body)).toMatchObject({ failed_requests: totals.failureCount });

@@ -33,20 +33,32 @@ describe("GET /metrics after a known stream (issue 7, acceptance 4)", () => {
     const { aggregator } = instance;
     await eventually("all partitions live", () => aggregator.readiness().ready && aggregator.ownedPartitions().length === 3);
 
-    const { summary } = await runFleet({ brokers, topic: topics.recordsTopic, nodes: 2, records: 2500, resendRate: 0.1, seed: 5, logger: quiet });
+    const { summary } = await runFleet({
+      brokers,
+      topic: topics.recordsTopic,
+      nodes: 2,
+      records: 2500,
+      resendRate: 0.1,
+      seed: 5,
+      logger: quiet,
+    });
     expect(summary.failed).toBe(0);
     expect(summary.resent).toBeGreaterThan(100);
 
     // Poison among the records: 3 messages that are not single-object encoded, 2 with an unknown schema fingerprint.
     const producer = quietKafka(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const unknownFingerprint = Buffer.concat([Buffer.from(SINGLE_OBJECT_MARKER), Buffer.from("0123456789abcdef", "hex"), Buffer.from([2, 4, 6])]);
+    const unknownFingerprint = Buffer.concat([
+      Buffer.from(SINGLE_OBJECT_MARKER),
+      Buffer.from("0123456789abcdef", "hex"),
+      Buffer.from([2, 4, 6]),
+    ]);
     await producer.send({
       topic: topics.recordsTopic,
       acks: -1,
       messages: [
         { key: "poison-1", value: Buffer.from("not avro at all") },
-        { key: "poison-2", value: Buffer.from("{\"api_key\":\"json\"}") },
+        { key: "poison-2", value: Buffer.from('{"api_key":"json"}') },
         { key: "poison-3", value: Buffer.from([0xc3]) },
         { key: "poison-4", value: unknownFingerprint },
         { key: "poison-5", value: unknownFingerprint },
@@ -56,7 +68,10 @@ describe("GET /metrics after a known stream (issue 7, acceptance 4)", () => {
 
     await eventually(
       "the whole stream consumed",
-      () => aggregator.progress().applied === summary.distinct && aggregator.progress().duplicates === summary.resent && aggregator.progress().dlq === 5,
+      () =>
+        aggregator.progress().applied === summary.distinct &&
+        aggregator.progress().duplicates === summary.resent &&
+        aggregator.progress().dlq === 5,
     );
     const response = await instance.app.inject({ method: "GET", url: "/metrics" });
     expect(response.statusCode).toBe(200);

@@ -80,7 +80,12 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   await aggregator.start();
   const app = await buildApp({
     aggregator,
-    config: { managementKey: KEY, allowRemoteManagement: true, bodyLimitBytes: 64 * 1024 * 1024, build: { version: "test", commit: "none", buildDate: "unknown" } },
+    config: {
+      managementKey: KEY,
+      allowRemoteManagement: true,
+      bodyLimitBytes: 64 * 1024 * 1024,
+      build: { version: "test", commit: "none", buildDate: "unknown" },
+    },
     logger,
   });
   let stopped = false;

@@ -33,7 +33,11 @@ function importSnapshotOf(records: Parameters<typeof groundTruth>[0]): Statistic
   const model = api.models[firstModel!]!;
   model.details.push({ ...model.details[0]! });
   model.details.push({ ...model.details[0]!, source: "negative@example.com", tokens: { ...model.details[0]!.tokens, total_tokens: -50 } });
-  snapshot.apis["   "] = { total_requests: 1, total_tokens: 1, models: { m: { total_requests: 1, total_tokens: 1, details: [{ ...model.details[0]! }] } } };
+  snapshot.apis["   "] = {
+    total_requests: 1,
+    total_tokens: 1,
+    models: { m: { total_requests: 1, total_tokens: 1, details: [{ ...model.details[0]! }] } },
+  };
   return snapshot;
 }
 

@@ -32,7 +32,12 @@ describe("broker restart (issue 5, acceptance 3)", () => {
     const brokers = broker.brokers;
     const topics = testTopics("restart");
     running = await startAggregator(
-      aggregatorOptions(brokers, topics, { instanceId: "restart-a", groupId: uniqueName("restart"), partitions: 4, snapshotIntervalMs: 500 }),
+      aggregatorOptions(brokers, topics, {
+        instanceId: "restart-a",
+        groupId: uniqueName("restart"),
+        partitions: 4,
+        snapshotIntervalMs: 500,
+      }),
     );
     const { aggregator } = running;
     await eventually("all partitions live", () => aggregator.readiness().ready && aggregator.ownedPartitions().length === 4);

@@ -165,7 +165,11 @@ describe("poison records (issue 5, acceptance 2)", () => {
       const until = Math.min(valid.length, next + Math.floor(random() * 200));
       await sendValid(producer, topics.recordsTopic, valid.slice(next, until));
       next = until;
-      const [metadata] = await producer.send({ topic: topics.recordsTopic, acks: -1, messages: [{ key: poison.key, value: poison.value }] });
+      const [metadata] = await producer.send({
+        topic: topics.recordsTopic,
+        acks: -1,
+        messages: [{ key: poison.key, value: poison.value }],
+      });
       poison.partition = metadata?.partition;
       poison.offset = metadata?.baseOffset;
     }

@@ -61,7 +61,11 @@ describe("half-written generation (issue 6, acceptance 4)", () => {
       (key) => key.type === "chunk" && key.partition === crash.partition && key.generation === crash.generation,
     );
     expect(halfChunks.length).toBeGreaterThan(0);
-    const [restored] = [...(await restorePartitions({ kafka, topic: topics.snapshotsTopic, sourceTopic: topics.recordsTopic, partitions: [crash.partition] })).values()];
+    const [restored] = [
+      ...(
+        await restorePartitions({ kafka, topic: topics.snapshotsTopic, sourceTopic: topics.recordsTopic, partitions: [crash.partition] })
+      ).values(),
+    ];
     expect(restored?.found).toBe(true);
     expect(restored!.generation).toBeLessThan(crash.generation);
     const orphanKeys = before

@@ -2,14 +2,7 @@ import { describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { SnapshotReader } from "@usage-ledger/snapshots";
 import { snapshotDigest } from "./support/digest";
-import {
-  aggregatorOptions,
-  caughtUp,
-  eventually,
-  expectSameStatistics,
-  startAggregator,
-  useTestTopics,
-} from "./support/harness";
+import { aggregatorOptions, caughtUp, eventually, expectSameStatistics, startAggregator, useTestTopics } from "./support/harness";
 import type { RunningAggregator } from "./support/harness";
 import { groundTruth, makeRecords, publishRecords } from "./support/records";
 
@@ -17,14 +10,18 @@ const brokers = inject("kafkaBrokers");
 
 describe("downstream reader (issue 6, acceptance 6)", () => {
   const running: RunningAggregator[] = [];
-  const { topics, kafka, admin } = useTestTopics(brokers, "reader", () => Promise.all(running.map((instance) => instance.aggregator.stop())));
+  const { topics, kafka, admin } = useTestTopics(brokers, "reader", () =>
+    Promise.all(running.map((instance) => instance.aggregator.stop())),
+  );
 
   it("a SnapshotReader with no aggregator running rebuilds exactly the fleet statistics the aggregators held", async () => {
     const groupId = uniqueName("reader");
     // Two instances, so the fleet is made of several writers' generations (incremental and full).
     for (const name of ["reader-a", "reader-b"]) {
       running.push(
-        await startAggregator(aggregatorOptions(brokers, topics, { instanceId: name, groupId, snapshotIntervalMs: 300, fullSnapshotEvery: 3 })),
+        await startAggregator(
+          aggregatorOptions(brokers, topics, { instanceId: name, groupId, snapshotIntervalMs: 300, fullSnapshotEvery: 3 }),
+        ),
       );
     }
     const [a, b] = running as [RunningAggregator, RunningAggregator];

@@ -69,10 +69,19 @@ describe("stale writer (issue 6, acceptance 3)", () => {
     // A stops dead (as in a long GC pause); B joins, waits out A's session and takes every partition.
     process.kill(a.pid, "SIGSTOP");
     owner = await startAggregator(
-      aggregatorOptions(brokers, topics, { instanceId: "stale-b", groupId, partitions: PARTITIONS, sessionTimeoutMs: 6_000, snapshotIntervalMs: 300 }),
+      aggregatorOptions(brokers, topics, {
+        instanceId: "stale-b",
+        groupId,
+        partitions: PARTITIONS,
+        sessionTimeoutMs: 6_000,
+        snapshotIntervalMs: 300,
+      }),
     );
     const b = owner;
-    await eventually("B owns every partition live", () => b.aggregator.readiness().ready && b.aggregator.ownedPartitions().length === PARTITIONS);
+    await eventually(
+      "B owns every partition live",
+      () => b.aggregator.readiness().ready && b.aggregator.ownedPartitions().length === PARTITIONS,
+    );
     const second = makeRecords({ count: 4_000, seed: 63, tag: "second-" });
     await publishRecords({ brokers, topic: topics.recordsTopic, records: second, resendRate: 0.05, seed: 64 });
     await eventually("B applied everything", () => caughtUp(admin, topics.recordsTopic, [b.aggregator]));
@@ -111,11 +120,17 @@ describe("stale writer (issue 6, acceptance 3)", () => {
       a.progress()?.partitions.flatMap((partition) => (partition.state === "live" ? [partition.partition] : [])) ?? [];
     await eventually("A and B applied everything", () => {
       const fromA = new Map([...ends].filter(([partition]) => aPartitions().includes(partition)));
-      return childCaughtUp(a, fromA) && b.aggregator.progress().partitions.every((partition) => (partition.nextOffset ?? -1) >= (ends.get(partition.partition) ?? 0));
+      return (
+        childCaughtUp(a, fromA) &&
+        b.aggregator.progress().partitions.every((partition) => (partition.nextOffset ?? -1) >= (ends.get(partition.partition) ?? 0))
+      );
     });
     // A leaves cleanly (final generations); B takes every partition back from them: exactly the distinct records.
     expect((await a.stop()).code).toBe(0);
-    await eventually("B owns every partition live again", () => b.aggregator.readiness().ready && b.aggregator.ownedPartitions().length === PARTITIONS);
+    await eventually(
+      "B owns every partition live again",
+      () => b.aggregator.readiness().ready && b.aggregator.ownedPartitions().length === PARTITIONS,
+    );
     await eventually("B applied everything", () => caughtUp(admin, topics.recordsTopic, [b.aggregator]));
     const truth = groundTruth([...first, ...second, ...third]);
     expectSameStatistics(b.aggregator.localStatistics(), truth);

@@ -35,7 +35,13 @@ describe("parseBridgeConfig", () => {
         BRIDGE_NODES: JSON.stringify([
           { address: "10.0.0.5:8317", managementKey: "k1" },
           { address: "proxy-b", managementKeyEnv: "NODE_B_KEY", mode: "subscribe", tls: true },
-          { address: "[::1]:9000", managementKeyFile: "/etc/bridge/node-a.key", mode: "http", tls: { caFile: "/etc/bridge/ca.pem", servername: "proxy" }, id: "edge-1" },
+          {
+            address: "[::1]:9000",
+            managementKeyFile: "/etc/bridge/node-a.key",
+            mode: "http",
+            tls: { caFile: "/etc/bridge/ca.pem", servername: "proxy" },
+            id: "edge-1",
+          },
         ]),
         NODE_B_KEY: "k2",
         KAFKA_BROKERS: "kafka-1:9092, kafka-2:9092",
@@ -45,7 +51,15 @@ describe("parseBridgeConfig", () => {
     expect(config).toEqual({
       nodes: [
         { address: "10.0.0.5:8317", host: "10.0.0.5", port: 8317, managementKey: "k1", mode: "lpop", id: "10.0.0.5:8317" },
-        { address: "proxy-b:8317", host: "proxy-b", port: 8317, managementKey: "k2", mode: "subscribe", id: "proxy-b:8317", tls: { rejectUnauthorized: true } },
+        {
+          address: "proxy-b:8317",
+          host: "proxy-b",
+          port: 8317,
+          managementKey: "k2",
+          mode: "subscribe",
+          id: "proxy-b:8317",
+          tls: { rejectUnauthorized: true },
+        },
         {
           address: "[::1]:9000",
           host: "::1",
@@ -56,7 +70,12 @@ describe("parseBridgeConfig", () => {
           tls: { rejectUnauthorized: true, ca: files["/etc/bridge/ca.pem"], servername: "proxy" },
         },
       ],
-      kafka: { brokers: ["kafka-1:9092", "kafka-2:9092"], clientId: "usage-ledger-bridge", topic: "usage.records", dlqTopic: "usage.records.dlq" },
+      kafka: {
+        brokers: ["kafka-1:9092", "kafka-2:9092"],
+        clientId: "usage-ledger-bridge",
+        topic: "usage.records",
+        dlqTopic: "usage.records.dlq",
+      },
       http: { host: "0.0.0.0", port: 9100 },
       logLevel: "info",
       stopDeadlineMs: 30_000,
@@ -66,7 +85,12 @@ describe("parseBridgeConfig", () => {
 
   it("takes repeated --node flags (they replace BRIDGE_NODES) and flags over environment", () => {
     const config = parse({
-      env: { BRIDGE_NODES: JSON.stringify([{ address: "ignored:1", managementKey: "x" }]), KAFKA_BROKERS: "env:9092", BRIDGE_BATCH_SIZE: "100", N1: "k1" },
+      env: {
+        BRIDGE_NODES: JSON.stringify([{ address: "ignored:1", managementKey: "x" }]),
+        KAFKA_BROKERS: "env:9092",
+        BRIDGE_BATCH_SIZE: "100",
+        N1: "k1",
+      },
       argv: [
         "--node",
         "node-1:8317,key-env=N1,mode=subscribe",

@@ -42,7 +42,10 @@ export interface ConfigSources {
 /** The default management port of CLIProxyAPI. */
 const DEFAULT_NODE_PORT = 8317;
 
-const hostPort = z.string().trim().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/, "must be host:port");
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+)(:\d{1,5})?$/, "must be host:port");
 
 const tlsSchema = z.union([
   z.boolean(),
@@ -234,7 +237,9 @@ function parseNodeFlag(value: string): unknown {
         tls.servername = text;
         break;
       default:
-        throw invalid([`--node: unknown option ${JSON.stringify(name)} (key, key-env, key-file, mode, id, tls, ca-file, reject-unauthorized, servername)`]);
+        throw invalid([
+          `--node: unknown option ${JSON.stringify(name)} (key, key-env, key-file, mode, id, tls, ca-file, reject-unauthorized, servername)`,
+        ]);
     }
   }
   if (Object.keys(tls).length > 0 && tlsOn !== false) node.tls = tls;

@@ -135,7 +135,9 @@ export async function deliverBatch(context: DeliveryContext, messages: readonly 
       // The stop deadline: report what is left, each with the error that kept it back.
       context.onRetrying?.(false);
       const publishFailure = (item: Pending): BridgeError =>
-        new BridgeError("BRIDGE_PUBLISH_FAILED", `not acknowledged before the stop deadline: ${errorMessage(item.lastError)}`, { cause: item.lastError });
+        new BridgeError("BRIDGE_PUBLISH_FAILED", `not acknowledged before the stop deadline: ${errorMessage(item.lastError)}`, {
+          cause: item.lastError,
+        });
       const dlqFailure = dlqError ?? new BridgeError("BRIDGE_DLQ_FAILED", "dead letter not written before the stop deadline");
       return {
         published,

@@ -20,7 +20,13 @@ describe("bridge error codes", () => {
     const cause = new Error("ECONNRESET");
     const error = new BridgeError("BRIDGE_HTTP_ERROR", "HTTP 404", { cause, retryable: false });
     expect(error).toBeInstanceOf(Error);
-    expect([error.name, error.code, error.retryable, error.cause, error.message]).toEqual(["BridgeError", "BRIDGE_HTTP_ERROR", false, cause, "HTTP 404"]);
+    expect([error.name, error.code, error.retryable, error.cause, error.message]).toEqual([
+      "BridgeError",
+      "BRIDGE_HTTP_ERROR",
+      false,
+      cause,
+      "HTTP 404",
+    ]);
     expect(isBridgeError(error)).toBe(true);
     expect(isBridgeError(error, "BRIDGE_TIMEOUT")).toBe(false);
     expect(isBridgeError(cause)).toBe(false);

@@ -28,7 +28,11 @@ describe("the bridge's HTTP app", () => {
       ...healthyNode,
       status: "auth-failed",
       healthy: false,
-      lastError: { code: "BRIDGE_AUTH_FAILED", message: "node refused the management key: WRONGPASS invalid management key", at: "2026-03-02T10:01:00.000Z" },
+      lastError: {
+        code: "BRIDGE_AUTH_FAILED",
+        message: "node refused the management key: WRONGPASS invalid management key",
+        at: "2026-03-02T10:01:00.000Z",
+      },
       consecutiveAuthFailures: 2,
       nextAttemptAt: "2026-03-02T10:03:00.000Z",
     };

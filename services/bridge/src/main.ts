@@ -28,7 +28,12 @@ async function main(config: BridgeConfig): Promise<void> {
   const app = buildBridgeApp({ health: () => bridge.health(), registry: metrics.registry });
   await app.listen({ host: config.http.host, port: config.http.port });
   logger.info(
-    { http: `${config.http.host}:${config.http.port}`, topic: config.kafka.topic, dlqTopic: config.kafka.dlqTopic, brokers: config.kafka.brokers },
+    {
+      http: `${config.http.host}:${config.http.port}`,
+      topic: config.kafka.topic,
+      dlqTopic: config.kafka.dlqTopic,
+      brokers: config.kafka.brokers,
+    },
     "bridge listening for /healthz and /metrics",
   );
   bridge.start();

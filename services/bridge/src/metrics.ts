@@ -35,7 +35,11 @@ export function createBridgeMetrics(registry: Registry = new Registry()): Bridge
     registry,
     popped: counter("bridge_records_popped_total", "Messages taken from the node's usage queue (control payloads included).", ["node"]),
     published: counter("bridge_records_published_total", "Usage records acknowledged by Kafka on the records topic.", ["node"]),
-    failed: counter("bridge_records_failed_total", "Failed publish attempts of a record (retried until acknowledged or the bridge stops).", ["node"]),
+    failed: counter(
+      "bridge_records_failed_total",
+      "Failed publish attempts of a record (retried until acknowledged or the bridge stops).",
+      ["node"],
+    ),
     deadLettered: counter("bridge_records_dlq_total", "Malformed messages written to the dead-letter topic.", ["node", "reason"]),
     control: counter("bridge_control_messages_total", "Control payloads of SUBSCRIBE usage, skipped.", ["node"]),
     authAttempts: counter("bridge_auth_attempts_total", "Management-key authentication attempts.", ["node"]),

@@ -19,7 +19,11 @@ describe("popReply: the messages of an LPOP reply", () => {
 
   it.each<[string, RespValue, string]>([
     ["NOAUTH", { type: "error", message: "NOAUTH Authentication required." }, "BRIDGE_AUTH_FAILED"],
-    ["an unknown command (a node without the usage queue)", { type: "error", message: "ERR unknown command 'LPOP'" }, "BRIDGE_COMMAND_ERROR"],
+    [
+      "an unknown command (a node without the usage queue)",
+      { type: "error", message: "ERR unknown command 'LPOP'" },
+      "BRIDGE_COMMAND_ERROR",
+    ],
     ["a status reply", { type: "simple", value: "OK" }, "BRIDGE_PROTOCOL_ERROR"],
     ["an integer", { type: "integer", value: 3 }, "BRIDGE_PROTOCOL_ERROR"],
     ["a nil inside the array", { type: "array", value: [bulk("{}"), { type: "bulk", value: null }] }, "BRIDGE_PROTOCOL_ERROR"],

@@ -146,7 +146,10 @@ export class NodeWorker {
       status: this.status,
       healthy: !failing && !this.retrying && this.reconnectFailures < UNHEALTHY_AFTER_RECONNECTS,
       lastSuccessAt: iso(this.lastSuccessAt),
-      lastError: this.lastError === undefined ? null : { code: this.lastError.code, message: this.lastError.message, at: iso(this.lastError.at) ?? "" },
+      lastError:
+        this.lastError === undefined
+          ? null
+          : { code: this.lastError.code, message: this.lastError.message, at: iso(this.lastError.at) ?? "" },
       consecutiveAuthFailures: guard.consecutiveFailures,
       nextAttemptAt: iso(this.nextAttemptAt),
       deliveryRetrying: this.retrying,
@@ -199,7 +202,10 @@ export class NodeWorker {
         const delay = failure.retryable ? backoffDelay(tuning.reconnect, this.reconnectFailures, random) : tuning.reconnect.maxMs;
         this.nextAttemptAt = now + delay;
         const log = failure.retryable ? logger.warn.bind(logger) : logger.error.bind(logger);
-        log({ code: failure.code, err: failure.message, retryInMs: delay, failuresInARow: this.reconnectFailures }, "node session ended; reconnecting");
+        log(
+          { code: failure.code, err: failure.message, retryInMs: delay, failuresInARow: this.reconnectFailures },
+          "node session ended; reconnecting",
+        );
         await clock.sleep(delay, intake);
       }
     }

@@ -64,7 +64,10 @@ describe("bridge → aggregator end to end (acceptance 4)", () => {
 
     const feeds: Array<{ mode: NodeMode; payloads: LiteralPayload[] }> = [
       { mode: "lpop", payloads: [...SEED_ERA, ...generatedPayloads(300, { prefix: "e2e-lpop", keys: 4 })] },
-      { mode: "subscribe", payloads: [...CURRENT_ERA, ...generatedPayloads(300, { prefix: "e2e-subscribe", keys: 4, startSecond: 1_772_413_200 })] },
+      {
+        mode: "subscribe",
+        payloads: [...CURRENT_ERA, ...generatedPayloads(300, { prefix: "e2e-subscribe", keys: 4, startSecond: 1_772_413_200 })],
+      },
       { mode: "http", payloads: generatedPayloads(300, { prefix: "e2e-http", keys: 4, startSecond: 1_772_416_800 }) },
     ];
     const nodes: NodeConfig[] = [];
@@ -98,7 +101,9 @@ describe("bridge → aggregator end to end (acceptance 4)", () => {
     await eventually("the aggregator applied every record", () => aggregator.progress().applied === total);
     await bridge.close();
 
-    expect(fakes.map((fake) => fake.handedOut.length)).toEqual(feeds.map((feed) => feed.payloads.length + MALFORMED.filter((bad) => bad.httpSafe).length));
+    expect(fakes.map((fake) => fake.handedOut.length)).toEqual(
+      feeds.map((feed) => feed.payloads.length + MALFORMED.filter((bad) => bad.httpSafe).length),
+    );
     const served = aggregator.fleetStatistics();
     expect(served.totals()).toEqual(truth.totals());
     expect(sortedDetails(served.snapshot())).toEqual(sortedDetails(truth.snapshot()));

@@ -14,7 +14,10 @@ const HOUR = 60 * MINUTE;
 
 /** The most attempts that fall into any window of `windowMs` ending at an attempt. */
 function mostAttemptsInAnyWindow(attempts: readonly AuthAttempt[], windowMs: number): number {
-  return Math.max(0, ...attempts.map((last) => attempts.filter((attempt) => attempt.at > last.at - windowMs && attempt.at <= last.at).length));
+  return Math.max(
+    0,
+    ...attempts.map((last) => attempts.filter((attempt) => attempt.at > last.at - windowMs && attempt.at <= last.at).length),
+  );
 }
 
 /**
@@ -57,61 +60,64 @@ describe("bridge: wrong management key (acceptance 3)", () => {
     return { clock, fake, startBridge };
   }
 
-  it.each([["lpop" as const], ["http" as const]])("%s: a wrong key is retried slowly, reported, and never gets the address banned", async (mode) => {
-    const { clock, fake, startBridge } = await setup("the-node-key");
-    const { node, running } = startBridge(mode, "a-wrong-key");
-    // Ten hours of the bridge's (virtual) time, then it waits at the horizon: its state holds still.
-    const begin = clock.now();
-    clock.setHorizon(begin + 10 * HOUR);
-    await eventually("ten hours of (virtual) retrying", () => clock.blocked);
+  it.each([["lpop" as const], ["http" as const]])(
+    "%s: a wrong key is retried slowly, reported, and never gets the address banned",
+    async (mode) => {
+      const { clock, fake, startBridge } = await setup("the-node-key");
+      const { node, running } = startBridge(mode, "a-wrong-key");
+      // Ten hours of the bridge's (virtual) time, then it waits at the horizon: its state holds still.
+      const begin = clock.now();
+      clock.setHorizon(begin + 10 * HOUR);
+      await eventually("ten hours of (virtual) retrying", () => clock.blocked);
 
-    const attempts = [...fake.authAttempts];
-    // The documented schedule, attempt for attempt: 0, 30 s, 2.5 min, 10.5 min, then one per lockout.
-    const { retryDelaysMs, lockoutMs } = DEFAULT_AUTH_POLICY;
-    const scheduled = retryDelaysMs.reduce((sum, delay) => sum + delay, 0);
-    expect(attempts).toHaveLength(1 + retryDelaysMs.length + Math.floor((10 * HOUR - scheduled) / lockoutMs));
-    expect(attempts.every((attempt) => attempt.outcome === "refused")).toBe(true);
-    // The documented limit: at most 2 attempts in any minute ...
-    expect(mostAttemptsInAnyWindow(attempts, DEFAULT_AUTH_POLICY.windowMs)).toBeLessThanOrEqual(DEFAULT_AUTH_POLICY.maxAttemptsPerWindow);
-    // ... spaced by the documented delays (30 s, 2 min, 8 min), then the lockout (3 h) ...
-    const gaps = attempts.slice(1).map((attempt, index) => attempt.at - (attempts[index]?.at ?? 0));
-    const floors = gaps.map((_, index) => DEFAULT_AUTH_POLICY.retryDelaysMs[index] ?? DEFAULT_AUTH_POLICY.lockoutMs);
-    expect(gaps.map((gap, index) => gap >= (floors[index] ?? 0))).toEqual(gaps.map(() => true));
-    // ... so the node never banned the address.
-    expect(fake.bans).toBe(0);
-    expect(mostAttemptsInAnyWindow(attempts, 30 * MINUTE)).toBeLessThan(5);
+      const attempts = [...fake.authAttempts];
+      // The documented schedule, attempt for attempt: 0, 30 s, 2.5 min, 10.5 min, then one per lockout.
+      const { retryDelaysMs, lockoutMs } = DEFAULT_AUTH_POLICY;
+      const scheduled = retryDelaysMs.reduce((sum, delay) => sum + delay, 0);
+      expect(attempts).toHaveLength(1 + retryDelaysMs.length + Math.floor((10 * HOUR - scheduled) / lockoutMs));
+      expect(attempts.every((attempt) => attempt.outcome === "refused")).toBe(true);
+      // The documented limit: at most 2 attempts in any minute ...
+      expect(mostAttemptsInAnyWindow(attempts, DEFAULT_AUTH_POLICY.windowMs)).toBeLessThanOrEqual(DEFAULT_AUTH_POLICY.maxAttemptsPerWindow);
+      // ... spaced by the documented delays (30 s, 2 min, 8 min), then the lockout (3 h) ...
+      const gaps = attempts.slice(1).map((attempt, index) => attempt.at - (attempts[index]?.at ?? 0));
+      const floors = gaps.map((_, index) => DEFAULT_AUTH_POLICY.retryDelaysMs[index] ?? DEFAULT_AUTH_POLICY.lockoutMs);
+      expect(gaps.map((gap, index) => gap >= (floors[index] ?? 0))).toEqual(gaps.map(() => true));
+      // ... so the node never banned the address.
+      expect(fake.bans).toBe(0);
+      expect(mostAttemptsInAnyWindow(attempts, 30 * MINUTE)).toBeLessThan(5);
 
-    // Reported clearly: health, metrics, error code.
-    const health = running.bridge.health();
-    expect(health.status).toBe("degraded");
-    expect(health.nodes[0]).toMatchObject({
-      address: node.address,
-      status: "auth-failed",
-      healthy: false,
-      lastError: { code: "BRIDGE_AUTH_FAILED" },
-    });
-    expect(health.nodes[0]?.consecutiveAuthFailures).toBe(attempts.length);
-    const app = buildBridgeApp({ health: () => running.bridge.health(), registry: running.bridge.metrics.registry });
-    const response = await app.inject({ method: "GET", url: "/healthz" });
-    expect(response.statusCode).toBe(503);
-    expect(JSON.stringify(response.json())).not.toContain("a-wrong-key");
-    const metrics = await app.inject({ method: "GET", url: "/metrics" });
-    expect(metrics.body).toContain(`bridge_auth_failures_total{node="${node.address}",reason="refused"} ${attempts.length}`);
-    expect(metrics.body).toContain(`bridge_node_up{node="${node.address}"} 0`);
+      // Reported clearly: health, metrics, error code.
+      const health = running.bridge.health();
+      expect(health.status).toBe("degraded");
+      expect(health.nodes[0]).toMatchObject({
+        address: node.address,
+        status: "auth-failed",
+        healthy: false,
+        lastError: { code: "BRIDGE_AUTH_FAILED" },
+      });
+      expect(health.nodes[0]?.consecutiveAuthFailures).toBe(attempts.length);
+      const app = buildBridgeApp({ health: () => running.bridge.health(), registry: running.bridge.metrics.registry });
+      const response = await app.inject({ method: "GET", url: "/healthz" });
+      expect(response.statusCode).toBe(503);
+      expect(JSON.stringify(response.json())).not.toContain("a-wrong-key");
+      const metrics = await app.inject({ method: "GET", url: "/metrics" });
+      expect(metrics.body).toContain(`bridge_auth_failures_total{node="${node.address}",reason="refused"} ${attempts.length}`);
+      expect(metrics.body).toContain(`bridge_node_up{node="${node.address}"} 0`);
 
-    // The operator fixes the key on the node: the next scheduled attempt succeeds and records flow.
-    fake.setManagementKey("a-wrong-key");
-    clock.setHorizon(Number.POSITIVE_INFINITY);
-    const payloads = generatedPayloads(30, { prefix: `auth-fixed-${mode}` });
-    for (const payload of payloads) fake.enqueue(payload.json);
-    await eventually("records flow after the key is fixed", async () => {
-      const published = (await running.bridge.metrics.published.get()).values.reduce((sum, value) => sum + value.value, 0);
-      return published === payloads.length;
-    });
-    expect(fake.authAttempts.at(-1)?.outcome).toBe("ok");
-    expect(running.bridge.health()).toMatchObject({ status: "ok", nodes: [{ status: "connected", healthy: true }] });
-    expect(fake.bans).toBe(0);
-  });
+      // The operator fixes the key on the node: the next scheduled attempt succeeds and records flow.
+      fake.setManagementKey("a-wrong-key");
+      clock.setHorizon(Number.POSITIVE_INFINITY);
+      const payloads = generatedPayloads(30, { prefix: `auth-fixed-${mode}` });
+      for (const payload of payloads) fake.enqueue(payload.json);
+      await eventually("records flow after the key is fixed", async () => {
+        const published = (await running.bridge.metrics.published.get()).values.reduce((sum, value) => sum + value.value, 0);
+        return published === payloads.length;
+      });
+      expect(fake.authAttempts.at(-1)?.outcome).toBe("ok");
+      expect(running.bridge.health()).toMatchObject({ status: "ok", nodes: [{ status: "connected", healthy: true }] });
+      expect(fake.bans).toBe(0);
+    },
+  );
 
   it("a node that has already banned the address is left alone until the ban is over", async () => {
     const { fake, startBridge } = await setup("the-node-key");

@@ -71,7 +71,9 @@ describe("bridge: CLIProxyAPI usage queue → usage.records (acceptance 1)", () 
     const { topic, dlqTopic, fake, node } = context;
     // Wait (a hang guard, not a speed check) until the bridge has settled every message the fake handed out.
     await eventually("the bridge settled every handed-out message", async () => {
-      const settled = (await counter(running.bridge.metrics.published, node.address)) + (await counter(running.bridge.metrics.deadLettered, node.address));
+      const settled =
+        (await counter(running.bridge.metrics.published, node.address)) +
+        (await counter(running.bridge.metrics.deadLettered, node.address));
       return fake.queued === 0 && settled === good.length + malformed.length;
     });
     await running.close();
@@ -83,7 +85,9 @@ describe("bridge: CLIProxyAPI usage queue → usage.records (acceptance 1)", () 
     );
     // The literal ones, field by field, exactly as documented.
     for (const payload of [...SEED_ERA, ...CURRENT_ERA]) {
-      expect(records.filter((record) => record.extra?.requestId === payload.expected.extra?.requestId)).toEqual([fromNode(payload.expected, node.id)]);
+      expect(records.filter((record) => record.extra?.requestId === payload.expected.extra?.requestId)).toEqual([
+        fromNode(payload.expected, node.id),
+      ]);
     }
 
     const letters = await readWholeTopic(brokers, dlqTopic);
@@ -164,7 +168,10 @@ describe("bridge: CLIProxyAPI usage queue → usage.records (acceptance 1)", () 
     for (const json of stream) context.fake.enqueue(json);
     const running = context.start();
     bridgeRef.current = running;
-    await eventually("all records published", async () => (await counter(running.bridge.metrics.published, context.node.address)) === good.length);
+    await eventually(
+      "all records published",
+      async () => (await counter(running.bridge.metrics.published, context.node.address)) === good.length,
+    );
     await running.close();
     expect(observations.length).toBeGreaterThan(stream.length / 50);
     expect(observations.filter((seen) => seen.acknowledged !== seen.handedOut)).toEqual([]);

@@ -189,7 +189,10 @@ export class FakeCliProxyNode {
     const error = (message: string): void => reply({ type: "error", message });
     const bulk = (text: string): RespValue => ({ type: "bulk", value: Buffer.from(text) });
     const handle = (value: RespValue): void => {
-      const args = value.type === "array" && value.value !== null ? value.value.map((item) => (item.type === "bulk" && item.value !== null ? item.value.toString("utf8") : "")) : [];
+      const args =
+        value.type === "array" && value.value !== null
+          ? value.value.map((item) => (item.type === "bulk" && item.value !== null ? item.value.toString("utf8") : ""))
+          : [];
       const name = (args[0] ?? "").toUpperCase();
       this.commands.push(name);
       if (subscriber !== undefined) {
@@ -263,7 +266,12 @@ export class FakeCliProxyNode {
           }
           return;
         default:
-          error(`ERR unknown command '${args[0] ?? ""}', with args beginning with: ${args.slice(1, 3).map((arg) => `'${arg}' `).join("")}`);
+          error(
+            `ERR unknown command '${args[0] ?? ""}', with args beginning with: ${args
+              .slice(1, 3)
+              .map((arg) => `'${arg}' `)
+              .join("")}`,
+          );
       }
     };
     const onData = (chunk: Buffer): void => {
@@ -390,7 +398,14 @@ export class FakeCliProxyNode {
       }
     }
     subscriber.socket.write(
-      encodeValue({ type: "array", value: [{ type: "bulk", value: Buffer.from("message") }, { type: "bulk", value: Buffer.from("usage") }, { type: "bulk", value: payload }] }),
+      encodeValue({
+        type: "array",
+        value: [
+          { type: "bulk", value: Buffer.from("message") },
+          { type: "bulk", value: Buffer.from("usage") },
+          { type: "bulk", value: payload },
+        ],
+      }),
     );
     if (isRecord) this.handedOut.push(payload);
   }

@@ -35,7 +35,11 @@ export interface TopicMessage {
 
 /** Reads a topic from the beginning into `messages` until `stop()`. */
 export async function readTopic(brokers: string[], topic: string): Promise<{ messages: TopicMessage[]; stop(): Promise<void> }> {
-  const consumer: Consumer = testKafka(brokers).consumer({ groupId: uniqueName("bridge-reader"), sessionTimeout: 10_000, heartbeatInterval: 500 });
+  const consumer: Consumer = testKafka(brokers).consumer({
+    groupId: uniqueName("bridge-reader"),
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const messages: TopicMessage[] = [];

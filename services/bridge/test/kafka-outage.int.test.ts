@@ -5,7 +5,17 @@ import { createBridge } from "../src/bridge";
 import { createKafkaDeadLetterSink } from "../src/dead-letter";
 import { isBridgeError } from "../src/errors";
 import { FakeCliProxyNode } from "./fake-cliproxy";
-import { createTopics, decodeAll, eventually, expectSameRecordsOnce, FAST_TUNING, fakeNodeConfig, readWholeTopic, startTestBridge, testLogger } from "./helpers";
+import {
+  createTopics,
+  decodeAll,
+  eventually,
+  expectSameRecordsOnce,
+  FAST_TUNING,
+  fakeNodeConfig,
+  readWholeTopic,
+  startTestBridge,
+  testLogger,
+} from "./helpers";
 import { fromNode, generatedPayloads } from "./payloads";
 
 const brokers = inject("kafkaBrokers");
@@ -52,7 +62,9 @@ describe("bridge: Kafka unreachable", () => {
 
     const report = await bridge.stop({ deadlineMs: 200 });
     expect(report.undelivered.map((lost) => lost.raw.toString("utf8"))).toEqual(payloads.slice(0, 50).map((payload) => payload.json));
-    expect(report.undelivered.every((lost) => isBridgeError(lost.error, "BRIDGE_PUBLISH_FAILED") && lost.nodeAddress === node.address)).toBe(true);
+    expect(
+      report.undelivered.every((lost) => isBridgeError(lost.error, "BRIDGE_PUBLISH_FAILED") && lost.nodeAddress === node.address),
+    ).toBe(true);
     expect(fake.queued).toBe(150);
 
     // The operator replays the reported payloads (they are logged too); with Kafka back, everything arrives once.

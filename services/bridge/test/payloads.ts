@@ -118,7 +118,12 @@ export const CURRENT_ERA: readonly LiteralPayload[] = [
 ];
 
 /** Malformed payloads and the WIRE_* code each must reach the dead-letter topic with. */
-export const MALFORMED: ReadonlyArray<{ readonly name: string; readonly json: string; readonly reason: string; readonly httpSafe: boolean }> = [
+export const MALFORMED: ReadonlyArray<{
+  readonly name: string;
+  readonly json: string;
+  readonly reason: string;
+  readonly httpSafe: boolean;
+}> = [
   { name: "not JSON", json: `{"timestamp":"2026-01-10T14:46:59Z","tokens":`, reason: "WIRE_INVALID_JSON", httpSafe: false },
   {
     name: "tokens as a string",

@@ -2,7 +2,17 @@ import { RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { BridgeTuning, NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode, type Fault } from "./fake-cliproxy";
-import { canonical, createTopics, decodeAll, eventually, expectSameRecordsOnce, fakeNodeConfig, readWholeTopic, startTestBridge, type TestBridge } from "./helpers";
+import {
+  canonical,
+  createTopics,
+  decodeAll,
+  eventually,
+  expectSameRecordsOnce,
+  fakeNodeConfig,
+  readWholeTopic,
+  startTestBridge,
+  type TestBridge,
+} from "./helpers";
 import { fromNode, generatedPayloads } from "./payloads";
 
 const brokers = inject("kafkaBrokers");
@@ -64,7 +74,9 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
   }
 
   async function published(running: TestBridge, node: string): Promise<number> {
-    return (await running.bridge.metrics.published.get()).values.filter((value) => value.labels.node === node).reduce((sum, value) => sum + value.value, 0);
+    return (await running.bridge.metrics.published.get()).values
+      .filter((value) => value.labels.node === node)
+      .reduce((sum, value) => sum + value.value, 0);
   }
 
   async function expectEveryHandedOutRecordOnce(context: Awaited<ReturnType<typeof scenario>>, total: number): Promise<void> {
@@ -123,7 +135,10 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
   it("subscribe: the node goes away while the bridge is subscribed; what it queued meanwhile is drained on return", async () => {
     const context = await scenario("subscribe", new Map([[4, "drop-after"]]), "reconnect-subscribe");
     const { fake, running, node, payloads } = context;
-    await eventually("subscribed with the backlog published", async () => fake.subscriberCount === 1 && (await published(running, node.address)) === fake.handedOut.length);
+    await eventually(
+      "subscribed with the backlog published",
+      async () => fake.subscriberCount === 1 && (await published(running, node.address)) === fake.handedOut.length,
+    );
     for (const payload of payloads.slice(400, 450)) fake.enqueue(payload.json); // pushed live
     await eventually("live pushes published", async () => (await published(running, node.address)) === 450 - fake.lostInTransit.length);
     await fake.goDown();
@@ -148,10 +163,16 @@ describe("bridge: connection drops and node outages (acceptance 2)", () => {
       },
     });
     const { fake, running, node, payloads } = context;
-    await eventually("subscribed with the backlog published", async () => fake.subscriberCount === 1 && (await published(running, node.address)) === 400);
+    await eventually(
+      "subscribed with the backlog published",
+      async () => fake.subscriberCount === 1 && (await published(running, node.address)) === 400,
+    );
     const subscribes = (): number => fake.commands.filter((command) => command === "SUBSCRIBE").length;
     for (const payload of payloads.slice(400, 500)) fake.enqueue(payload.json); // pushed: overflows the bridge's buffer of 5
-    await eventually("subscribed again after draining the queue", () => unsubscribes === 1 && subscribes() === 2 && fake.subscriberCount === 1);
+    await eventually(
+      "subscribed again after draining the queue",
+      () => unsubscribes === 1 && subscribes() === 2 && fake.subscriberCount === 1,
+    );
     await expectEveryHandedOutRecordOnce(context, 600);
     expect(fake.lostInTransit).toEqual([]);
     // Between the two subscriptions: UNSUBSCRIBE, then only LPOPs (the 100 queued records, 20 a pop).

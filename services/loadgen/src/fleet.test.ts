@@ -137,7 +137,14 @@ describe("runFleet with an in-memory sink", () => {
   it("stops on an abort signal", async () => {
     const journal = newJournal();
     const controller = new AbortController();
-    const fleet = launchFleet({ seed: 5, nodes: 1, signal: controller.signal, start: START, logger: quiet, createSink: journalSinks(journal) });
+    const fleet = launchFleet({
+      seed: 5,
+      nodes: 1,
+      signal: controller.signal,
+      start: START,
+      logger: quiet,
+      createSink: journalSinks(journal),
+    });
     while (fleet.progress().sent < 20) await new Promise((resolve) => setTimeout(resolve, 1));
     controller.abort();
     const { summary } = await fleet.done;

@@ -125,7 +125,8 @@ function validate(options: FleetOptions): void {
   check(Number.isInteger(options.nodes) && options.nodes >= 1, "nodes must be an integer >= 1");
   check(Number.isInteger(options.seed) && options.seed >= 0 && options.seed < 2 ** 32, "seed must be an integer in 0..2^32-1");
   if (options.records !== undefined) check(Number.isInteger(options.records) && options.records >= 0, "records must be an integer >= 0");
-  if (options.ratePerSecond !== undefined) check(options.ratePerSecond > 0 && Number.isFinite(options.ratePerSecond), "ratePerSecond must be > 0");
+  if (options.ratePerSecond !== undefined)
+    check(options.ratePerSecond > 0 && Number.isFinite(options.ratePerSecond), "ratePerSecond must be > 0");
   const resend = options.resendRate ?? 0;
   check(resend >= 0 && resend <= 1, "resendRate must be within 0..1");
   const failure = options.failureRate ?? 0.03;
@@ -210,27 +211,30 @@ export function startFleet(options: FleetOptions, defaultSink?: FleetOptions["cr
 
   function publish(node: NodeState, id: number, record: UsageRecord, resend: boolean): void {
     node.inFlight++;
-    node.sink.publish(record).then(
-      () => {
-        node.sent++;
-        if (resend) node.resent++;
-        if (markAcknowledged(node, id)) {
-          node.distinct++;
-          groundTruth?.record(record);
-        }
-      },
-      (error: unknown) => {
-        node.failed++;
-        if (node.failed <= 10 || node.failed % 1000 === 0) {
-          options.logger.warn({ err: error, nodeId: node.generator.nodeId, failed: node.failed }, "loadgen: a publish failed");
-        }
-      },
-    ).finally(() => {
-      node.inFlight--;
-      const wake = node.wake;
-      node.wake = undefined;
-      wake?.();
-    });
+    node.sink
+      .publish(record)
+      .then(
+        () => {
+          node.sent++;
+          if (resend) node.resent++;
+          if (markAcknowledged(node, id)) {
+            node.distinct++;
+            groundTruth?.record(record);
+          }
+        },
+        (error: unknown) => {
+          node.failed++;
+          if (node.failed <= 10 || node.failed % 1000 === 0) {
+            options.logger.warn({ err: error, nodeId: node.generator.nodeId, failed: node.failed }, "loadgen: a publish failed");
+          }
+        },
+      )
+      .finally(() => {
+        node.inFlight--;
+        const wake = node.wake;
+        node.wake = undefined;
+        wake?.();
+      });
   }
 
   async function waitForSlot(node: NodeState, limit: number): Promise<void> {

@@ -28,7 +28,19 @@ function dedupKey(r: UsageRecord): string {
   if (total === 0) total = t.inputTokens + t.outputTokens + t.reasoningTokens + t.cachedTokens;
   const failed = r.failed || r.statusCode >= 400;
   const api = r.apiKey || r.endpoint || r.provider || "unknown";
-  return [api, r.model || "unknown", formatRfc3339Nano(toUtc(r.timestamp!)), r.source, r.authIndex, failed, t.inputTokens, t.outputTokens, t.reasoningTokens, t.cachedTokens, total].join("|");
+  return [
+    api,
+    r.model || "unknown",
+    formatRfc3339Nano(toUtc(r.timestamp!)),
+    r.source,
+    r.authIndex,
+    failed,
+    t.inputTokens,
+    t.outputTokens,
+    t.reasoningTokens,
+    t.cachedTokens,
+    total,
+  ].join("|");
 }
 
 describe("createRandom", () => {

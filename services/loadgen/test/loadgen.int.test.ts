@@ -46,7 +46,15 @@ describe("runFleet against a real broker", () => {
     const topics = await createTestTopics(brokers, [{ prefix: "loadgen", numPartitions: 3 }]);
     cleanup = () => topics.cleanup();
     const topic = topics.names[0]!;
-    const { summary, groundTruth } = await runFleet({ brokers, topic, nodes: 3, records: 3000, resendRate: 0.05, seed: 2024, logger: quiet });
+    const { summary, groundTruth } = await runFleet({
+      brokers,
+      topic,
+      nodes: 3,
+      records: 3000,
+      resendRate: 0.05,
+      seed: 2024,
+      logger: quiet,
+    });
     expect(summary.failed).toBe(0);
     expect(summary.generated).toBe(3000);
     expect(summary.distinct).toBe(3000);
@@ -81,7 +89,8 @@ describe("runFleet against a real broker", () => {
 function sortedSnapshot(statistics: RequestStatistics): unknown {
   const snapshot = statistics.snapshot();
   for (const api of Object.values(snapshot.apis)) {
-    for (const model of Object.values(api.models)) model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+    for (const model of Object.values(api.models))
+      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   }
   return snapshot;
 }

@@ -233,7 +233,9 @@ describe("a large snapshot is streamed without stopping the server", () => {
     while (!finished) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (finished) break;
-      ledger.add(record({ timestamp: { epochSeconds: 1_769_000_000 + addedWhileStreaming, nanos: 0, offsetSeconds: 0 }, apiKey: "sk-late" }));
+      ledger.add(
+        record({ timestamp: { epochSeconds: 1_769_000_000 + addedWhileStreaming, nanos: 0, offsetSeconds: 0 }, apiKey: "sk-late" }),
+      );
       addedWhileStreaming++;
       if (answeredWhileStreaming === 0) {
         const small = await call({ method: "GET", url: "/v0/management/usage?details=false", headers: auth });
@@ -263,13 +265,23 @@ describe("POST /v0/management/usage/import", () => {
   const three = [
     record(),
     record({ timestamp: ts("2026-01-11T00:30:00.5-05:00"), apiKey: "sk-two", model: "", statusCode: 500 }),
-    record({ timestamp: ts("2026-01-11T01:00:00Z"), apiKey: "", endpoint: "POST /v1/messages", tokens: { inputTokens: -3, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 } }),
+    record({
+      timestamp: ts("2026-01-11T01:00:00Z"),
+      apiKey: "",
+      endpoint: "POST /v1/messages",
+      tokens: { inputTokens: -3, outputTokens: 0, reasoningTokens: 0, cachedTokens: 0, totalTokens: 0 },
+    }),
   ];
 
   it("imports an export body: the seed's counts, keys sorted, and the same usage afterwards", async () => {
     const body = await exportOf(three);
     const target = await harness();
-    const response = await target.call({ method: "POST", url: "/v0/management/usage/import", headers: { ...auth, "content-type": "application/json" }, payload: body });
+    const response = await target.call({
+      method: "POST",
+      url: "/v0/management/usage/import",
+      headers: { ...auth, "content-type": "application/json" },
+      payload: body,
+    });
     expect(response.statusCode).toBe(200);
     expect(response.headers["content-type"]).toBe("application/json; charset=utf-8");
     expect(response.body).toBe('{"added":3,"failed_requests":1,"skipped":0,"total_requests":3}');
@@ -329,7 +341,11 @@ describe("POST /v0/management/usage/import", () => {
       ["total_requests as string", withUsage((u) => (u.total_requests = "1")), "invalid json"],
       ["apis as array", withUsage((u) => (u.apis = [])), "invalid json"],
       ["bad timestamp", withUsage((u) => setDetail(u, (d) => (d.timestamp = "yesterday"))), "invalid json"],
-      ["fractional tokens", withUsage((u) => setDetail(u, (d) => ((d.tokens as Record<string, unknown>).input_tokens = 1.5))), "invalid json"],
+      [
+        "fractional tokens",
+        withUsage((u) => setDetail(u, (d) => ((d.tokens as Record<string, unknown>).input_tokens = 1.5))),
+        "invalid json",
+      ],
       ["failed as string", withUsage((u) => setDetail(u, (d) => (d.failed = "false"))), "invalid json"],
       ["details as object", withUsage((u) => setModel(u, (m) => (m.details = {}))), "invalid json"],
       ["version 2", JSON.stringify({ version: 2, usage: usage.usage }), "unsupported version"],
@@ -458,7 +474,13 @@ describe("management-key authentication", () => {
     expect(banned.headers["x-cpa-version"]).toBe("0.1.0");
     expect((await asRemote(auth, "198.51.100.4")).statusCode).toBe(200);
     // the ban covers every management route, the import too
-    const importWhileBanned = await call({ method: "POST", url: "/v0/management/usage/import", headers: auth, remoteAddress: REMOTE, payload: "{}" });
+    const importWhileBanned = await call({
+      method: "POST",
+      url: "/v0/management/usage/import",
+      headers: auth,
+      remoteAddress: REMOTE,
+      payload: "{}",
+    });
     expect(importWhileBanned.statusCode).toBe(403);
     clock.now += 10 * 60_000 + 400;
     expect((await asRemote(auth)).json()).toEqual({ error: "IP banned due to too many failed attempts. Try again in 20m0s" });
@@ -473,7 +495,8 @@ describe("management-key authentication", () => {
 
   it("resets the failure count on success", async () => {
     const { call } = await harness();
-    const remoteCall = (headers: Record<string, string>): Promise<LightMyRequestResponse> => call({ method: "GET", url, headers, remoteAddress: REMOTE });
+    const remoteCall = (headers: Record<string, string>): Promise<LightMyRequestResponse> =>
+      call({ method: "GET", url, headers, remoteAddress: REMOTE });
     for (let i = 0; i < 4; i++) await remoteCall({ authorization: "wrong" });
     expect((await remoteCall(auth)).statusCode).toBe(200);
     for (let i = 0; i < 4; i++) expect((await remoteCall({ authorization: "wrong" })).statusCode).toBe(401);
@@ -517,7 +540,9 @@ describe("management-key authentication", () => {
     for (let i = 0; i < 5; i++) {
       await call({ method: "GET", url, headers: { authorization: "wrong", "x-forwarded-for": `192.0.2.${i}` }, remoteAddress: REMOTE });
     }
-    expect((await call({ method: "GET", url, headers: { ...auth, "x-forwarded-for": "192.0.2.99" }, remoteAddress: REMOTE })).statusCode).toBe(403);
+    expect(
+      (await call({ method: "GET", url, headers: { ...auth, "x-forwarded-for": "192.0.2.99" }, remoteAddress: REMOTE })).statusCode,
+    ).toBe(403);
   });
 });
 
@@ -530,12 +555,24 @@ describe("health, readiness and metrics", () => {
 
   it("/readyz answers 200 when every owned partition is live, else 503 with the per-partition states", async () => {
     const { call, ledger } = await harness();
-    ledger.readiness = () => ({ ready: true, partitions: [{ partition: 0, state: "live" }, { partition: 2, state: "live" }] });
+    ledger.readiness = () => ({
+      ready: true,
+      partitions: [
+        { partition: 0, state: "live" },
+        { partition: 2, state: "live" },
+      ],
+    });
     expect(errorOf(await call({ method: "GET", url: "/readyz" }))).toEqual({
       status: 200,
       body: '{"ready":true,"partitions":[{"partition":0,"state":"live"},{"partition":2,"state":"live"}]}',
     });
-    ledger.readiness = () => ({ ready: false, partitions: [{ partition: 0, state: "live" }, { partition: 2, state: "restoring" }] });
+    ledger.readiness = () => ({
+      ready: false,
+      partitions: [
+        { partition: 0, state: "live" },
+        { partition: 2, state: "restoring" },
+      ],
+    });
     expect(errorOf(await call({ method: "GET", url: "/readyz" }))).toEqual({
       status: 503,
       body: '{"ready":false,"partitions":[{"partition":0,"state":"live"},{"partition":2,"state":"restoring"}]}',

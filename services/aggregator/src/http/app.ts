@@ -124,7 +124,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get("/readyz", async (_request, reply) => {
     const report = aggregator.readiness();
     const body = { ready: report.ready, partitions: report.partitions.map((p) => ({ partition: p.partition, state: p.state })) };
-    return reply.code(report.ready ? 200 : 503).type(JSON_CONTENT_TYPE).send(goJsonString(body));
+    return reply
+      .code(report.ready ? 200 : 503)
+      .type(JSON_CONTENT_TYPE)
+      .send(goJsonString(body));
   });
 
   app.get("/metrics", async (_request, reply) => {

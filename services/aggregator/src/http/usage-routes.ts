@@ -42,7 +42,11 @@ function snapshotBody(prefix: string, statistics: RequestStatistics, options: Sn
 }
 
 /** The pieces drawn so far, then the rest of the chunks one at a time (a turn of the event loop each), then `suffix`. */
-async function* streamed(head: readonly string[], chunks: Iterator<string, void, undefined>, suffix: string): AsyncGenerator<Buffer, void, undefined> {
+async function* streamed(
+  head: readonly string[],
+  chunks: Iterator<string, void, undefined>,
+  suffix: string,
+): AsyncGenerator<Buffer, void, undefined> {
   for (const piece of head) yield Buffer.from(piece, "utf8");
   for (;;) {
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -104,9 +108,13 @@ export function registerUsageRoutes(scope: FastifyInstance, options: UsageRoutes
       if (error instanceof ApiError) throw error;
       if (isStatisticsError(error)) throw apiError("API_INVALID_JSON", { cause: error });
       request.log.error({ err: error }, "import could not be published");
-      throw new ApiError("API_IMPORT_UNAVAILABLE", "import failed: the ledger could not write all of it to Kafka; retrying the same import is safe (duplicates are skipped)", {
-        cause: error,
-      });
+      throw new ApiError(
+        "API_IMPORT_UNAVAILABLE",
+        "import failed: the ledger could not write all of it to Kafka; retrying the same import is safe (duplicates are skipped)",
+        {
+          cause: error,
+        },
+      );
     }
     // gin.H again: keys sorted.
     const body = goJsonString({

@@ -56,14 +56,19 @@ describe("applyMessages", () => {
   it("turns undecodable and invalid messages into dead letters with the wire's code, original key and bytes, and goes on", () => {
     const statistics = new RequestStatistics();
     const good = encodeUsageRecord(record());
-    const badMarker = Buffer.from("{\"json\":true}");
+    const badMarker = Buffer.from('{"json":true}');
     const truncated = good.subarray(0, good.length - 4);
     const unknown = Buffer.concat([Buffer.from([0xc3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8]), good.subarray(10)]);
     const messages = [message(badMarker, "k1"), message(truncated, "k2"), message(null, "k3"), message(unknown, "k4"), message(good)];
     const outcome = applyMessages(statistics, messages, 0, { partition: 3, replayUntil: 0 });
     expect(outcome.applied).toBe(1);
     expect(
-      outcome.deadLetters.map((letter) => ({ key: letter.key?.toString(), reason: letter.reason, partition: letter.partition, offset: letter.offset })),
+      outcome.deadLetters.map((letter) => ({
+        key: letter.key?.toString(),
+        reason: letter.reason,
+        partition: letter.partition,
+        offset: letter.offset,
+      })),
     ).toEqual([
       { key: "k1", reason: "WIRE_BAD_MARKER", partition: 3, offset: messages[0]!.offset },
       { key: "k2", reason: codeOf(truncated), partition: 3, offset: messages[1]!.offset },
@@ -78,7 +83,9 @@ describe("applyMessages", () => {
   it("merges an import batch (a detail chunk told apart by its fingerprint) with mergeSnapshot semantics", () => {
     const source = new RequestStatistics();
     source.record(record());
-    source.record(record({ apiKey: "sk-b", tokens: { inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: -7 } }));
+    source.record(
+      record({ apiKey: "sk-b", tokens: { inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: -7 } }),
+    );
     const chunk = encodeDetailChunk({
       sourceTopic: "usage.records",
       partition: 0,

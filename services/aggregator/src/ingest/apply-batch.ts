@@ -130,9 +130,7 @@ export function applyMessages(
 
 function deadLetterFor(message: BatchMessage, partition: number, error: unknown): DeadLetter {
   const code =
-    typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-      ? error.code
-      : UNEXPECTED_APPLY_ERROR;
+    typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : UNEXPECTED_APPLY_ERROR;
   return {
     key: message.key,
     value: message.value,

@@ -67,8 +67,7 @@ export class DeadLetterSink {
   }
 
   private toMessage(letter: DeadLetter): Message {
-    const message =
-      letter.message.length > MAX_MESSAGE_CHARS ? `${letter.message.slice(0, MAX_MESSAGE_CHARS)}…` : letter.message;
+    const message = letter.message.length > MAX_MESSAGE_CHARS ? `${letter.message.slice(0, MAX_MESSAGE_CHARS)}…` : letter.message;
     return {
       key: letter.key,
       value: letter.value,

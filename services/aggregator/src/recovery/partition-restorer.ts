@@ -121,7 +121,12 @@ export class PartitionRestorer {
           return;
         }
         try {
-          await this.goLive(ownership, result, { endOffset: ends.get(ownership.partition) ?? 0, restoreMs: performance.now() - started, tailDone: tail.open, allTailsDone: allTails });
+          await this.goLive(ownership, result, {
+            endOffset: ends.get(ownership.partition) ?? 0,
+            restoreMs: performance.now() - started,
+            tailDone: tail.open,
+            allTailsDone: allTails,
+          });
         } catch (error) {
           tail.open();
           logger.warn({ err: error, partition: ownership.partition }, "taking the restored partition live failed; retrying");
@@ -153,9 +158,18 @@ export class PartitionRestorer {
     // state with its resume offset; if it fails, the next generation is written in full and claims.
     const claimDue = gate();
     writer.claim({ after: Promise.race([claimDue.opened, live.allTailsDone]) }).then(
-      (claim) => this.options.emit({ type: "claimed", partition, token: ownership.token, epoch: claim.epoch, generation: claim.generation, durationMs: Math.round(claim.durationMs) }),
+      (claim) =>
+        this.options.emit({
+          type: "claimed",
+          partition,
+          token: ownership.token,
+          epoch: claim.epoch,
+          generation: claim.generation,
+          durationMs: Math.round(claim.durationMs),
+        }),
       (error: unknown) => {
-        if (isSnapshotError(error, "SNAPSHOT_CLAIM_ABANDONED")) this.options.logger.info({ partition }, "the partition was lost before its claim was written; the claim was given up");
+        if (isSnapshotError(error, "SNAPSHOT_CLAIM_ABANDONED"))
+          this.options.logger.info({ partition }, "the partition was lost before its claim was written; the claim was given up");
         else this.options.logger.warn({ err: error, partition }, "the claim failed; the partition's next generation claims instead");
       },
     );

@@ -41,7 +41,13 @@ export type ChildMessage =
   | { readonly type: "started" }
   | { readonly type: "event"; readonly event: AggregatorEvent }
   | { readonly type: "progress"; readonly progress: AggregatorProgress }
-  | { readonly type: "digest"; readonly local: string; readonly fleet: string; readonly localDetails: number; readonly fleetDetails: number }
+  | {
+      readonly type: "digest";
+      readonly local: string;
+      readonly fleet: string;
+      readonly localDetails: number;
+      readonly fleetDetails: number;
+    }
   | { readonly type: "error"; readonly message: string };
 
 /** What the test may ask. */
@@ -56,7 +62,10 @@ async function main(): Promise<void> {
   const logger =
     config.logFile === undefined
       ? pino({ level: "silent" })
-      : pino({ level: "info", base: { child: config.instanceId, pid: process.pid } }, pino.destination({ dest: config.logFile, append: true, sync: true }));
+      : pino(
+          { level: "info", base: { child: config.instanceId, pid: process.pid } },
+          pino.destination({ dest: config.logFile, append: true, sync: true }),
+        );
   let generations = 0;
   const faults: SnapshotFaults | undefined =
     config.crashBeforeManifest === undefined
@@ -95,7 +104,13 @@ async function main(): Promise<void> {
     if (request.type === "digest") {
       const local = aggregator.localStatistics();
       const fleet = aggregator.fleetStatistics();
-      send({ type: "digest", local: snapshotDigest(local), fleet: snapshotDigest(fleet), localDetails: local.detailCount, fleetDetails: fleet.detailCount });
+      send({
+        type: "digest",
+        local: snapshotDigest(local),
+        fleet: snapshotDigest(fleet),
+        localDetails: local.detailCount,
+        fleetDetails: fleet.detailCount,
+      });
     }
   });
   let stopping = false;

@@ -76,7 +76,10 @@ export function quietKafka(brokers: string[]): Kafka {
 export function testLogger(name: string): Logger {
   const file = process.env.LEDGER_TEST_LOG;
   if (file === undefined || file === "") return pino({ level: "silent" });
-  return pino({ level: process.env.LEDGER_TEST_LOG_LEVEL ?? "info", base: { test: name } }, pino.destination({ dest: file, append: true, sync: true }));
+  return pino(
+    { level: process.env.LEDGER_TEST_LOG_LEVEL ?? "info", base: { test: name } },
+    pino.destination({ dest: file, append: true, sync: true }),
+  );
 }
 
 /** Polls `condition` until true; fails with `what` after `timeoutMs` (a guard against hangs, not a speed check). */

@@ -30,7 +30,9 @@ describe("RESP2 encoding", () => {
 
   it("encodes every value type", () => {
     expect(encodeValue({ type: "simple", value: "OK" }).toString()).toBe("+OK\r\n");
-    expect(encodeValue({ type: "error", message: "NOAUTH Authentication required." }).toString()).toBe("-NOAUTH Authentication required.\r\n");
+    expect(encodeValue({ type: "error", message: "NOAUTH Authentication required." }).toString()).toBe(
+      "-NOAUTH Authentication required.\r\n",
+    );
     expect(encodeValue({ type: "integer", value: -12 }).toString()).toBe(":-12\r\n");
     expect(encodeValue({ type: "bulk", value: null }).toString()).toBe("$-1\r\n");
     expect(encodeValue({ type: "array", value: null }).toString()).toBe("*-1\r\n");
@@ -45,7 +47,9 @@ describe("RESP2 decoding", () => {
   it("decodes literal replies of the usage queue", () => {
     const decoder = new RespDecoder();
     expect(decoder.push(Buffer.from("+OK\r\n"))).toEqual([{ type: "simple", value: "OK" }]);
-    expect(decoder.push(Buffer.from("-WRONGPASS invalid management key\r\n"))).toEqual([{ type: "error", message: "WRONGPASS invalid management key" }]);
+    expect(decoder.push(Buffer.from("-WRONGPASS invalid management key\r\n"))).toEqual([
+      { type: "error", message: "WRONGPASS invalid management key" },
+    ]);
     expect(decoder.push(Buffer.from("*-1\r\n*0\r\n$-1\r\n:1\r\n"))).toEqual([
       { type: "array", value: null },
       { type: "array", value: [] },
@@ -81,7 +85,9 @@ describe("RESP2 decoding", () => {
       fc.string({ unit: "grapheme" }).map((text): RespValue => ({ type: "simple", value: text.replace(/[\r\n]/g, " ") })),
       fc.string().map((text): RespValue => ({ type: "error", message: text.replace(/[\r\n]/g, " ") })),
       fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }).map((value): RespValue => ({ type: "integer", value })),
-      fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }).map((bytes): RespValue => ({ type: "bulk", value: bytes === null ? null : Buffer.from(bytes) })),
+      fc
+        .option(fc.uint8Array({ maxLength: 300 }), { nil: null })
+        .map((bytes): RespValue => ({ type: "bulk", value: bytes === null ? null : Buffer.from(bytes) })),
     );
     const value = fc.letrec<{ value: RespValue }>((tie) => ({
       value: fc.oneof(
@@ -91,10 +97,14 @@ describe("RESP2 decoding", () => {
       ),
     })).value;
     fc.assert(
-      fc.property(fc.array(value, { minLength: 1, maxLength: 5 }), fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 8 }), (values, sizes) => {
-        const bytes = Buffer.concat(values.map(encodeValue));
-        expect(decodeInChunks(bytes, sizes)).toEqual(values);
-      }),
+      fc.property(
+        fc.array(value, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 8 }),
+        (values, sizes) => {
+          const bytes = Buffer.concat(values.map(encodeValue));
+          expect(decodeInChunks(bytes, sizes)).toEqual(values);
+        },
+      ),
     );
   });
 

@@ -58,9 +58,7 @@ export function encodeValue(value: RespValue): Buffer {
     case "integer":
       return Buffer.from(`:${value.value}\r\n`);
     case "bulk":
-      return value.value === null
-        ? Buffer.from("$-1\r\n")
-        : Buffer.concat([Buffer.from(`$${value.value.length}\r\n`), value.value, CRLF]);
+      return value.value === null ? Buffer.from("$-1\r\n") : Buffer.concat([Buffer.from(`$${value.value.length}\r\n`), value.value, CRLF]);
     case "array":
       return value.value === null
         ? Buffer.from("*-1\r\n")

@@ -12,7 +12,9 @@ const KEY = "the-management-key";
 const nodes: FakeCliProxyNode[] = [];
 const connections: RespConnection[] = [];
 
-async function fakeNode(options: Partial<ConstructorParameters<typeof FakeCliProxyNode>[0]> = {}): Promise<{ node: FakeCliProxyNode; port: number }> {
+async function fakeNode(
+  options: Partial<ConstructorParameters<typeof FakeCliProxyNode>[0]> = {},
+): Promise<{ node: FakeCliProxyNode; port: number }> {
   const node = new FakeCliProxyNode({ managementKey: KEY, ...options });
   nodes.push(node);
   return { node, port: await node.listen() };
@@ -141,7 +143,11 @@ describe("RespConnection", () => {
       connection.command(["LPOP", "usage", "10"], 5_000),
       connection.command(["LPOP", "usage", "10"], 5_000),
     ]);
-    expect(replies.map((reply) => (reply.type === "array" ? reply.value?.map((item) => (item.type === "bulk" ? String(item.value) : "?")) ?? null : reply))).toEqual([
+    expect(
+      replies.map((reply) =>
+        reply.type === "array" ? (reply.value?.map((item) => (item.type === "bulk" ? String(item.value) : "?")) ?? null) : reply,
+      ),
+    ).toEqual([
       { type: "simple", value: "OK" },
       ['{"n":0}', '{"n":1}'],
       { type: "bulk", value: Buffer.from('{"n":2}') },
@@ -169,7 +175,14 @@ describe("RespConnection", () => {
     const connection = await open(port);
     await connection.command(["AUTH", KEY], 5_000);
     const pending = [connection.command(["LPOP", "usage", "1"], 5_000), connection.command(["PING"], 5_000)];
-    const outcomes = await Promise.all(pending.map((command) => command.then(() => "resolved", (error: unknown) => (isBridgeError(error) ? error.code : "other"))));
+    const outcomes = await Promise.all(
+      pending.map((command) =>
+        command.then(
+          () => "resolved",
+          (error: unknown) => (isBridgeError(error) ? error.code : "other"),
+        ),
+      ),
+    );
     expect(outcomes).toEqual(["BRIDGE_CONNECTION_CLOSED", "BRIDGE_CONNECTION_CLOSED"]);
     expect(connection.isOpen).toBe(false);
     expect(isBridgeError(await connection.closed(), "BRIDGE_CONNECTION_CLOSED")).toBe(true);
@@ -198,7 +211,9 @@ describe("RespConnection", () => {
   it("fails to open with BRIDGE_CONNECT_FAILED when nothing listens, and BRIDGE_STOPPED when aborted", async () => {
     const { node, port } = await fakeNode();
     await node.close();
-    await expect(RespConnection.open({ host: "127.0.0.1", port, connectTimeoutMs: 5_000 })).rejects.toMatchObject({ code: "BRIDGE_CONNECT_FAILED" });
+    await expect(RespConnection.open({ host: "127.0.0.1", port, connectTimeoutMs: 5_000 })).rejects.toMatchObject({
+      code: "BRIDGE_CONNECT_FAILED",
+    });
     const aborted = new AbortController();
     aborted.abort();
     await expect(RespConnection.open({ host: "127.0.0.1", port, connectTimeoutMs: 5_000, signal: aborted.signal })).rejects.toMatchObject({

@@ -52,7 +52,9 @@ export class RespConnection {
   private constructor(socket: Socket) {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", (error) => this.fail(new BridgeError("BRIDGE_CONNECTION_CLOSED", `connection error: ${error.message}`, { cause: error })));
+    socket.on("error", (error) =>
+      this.fail(new BridgeError("BRIDGE_CONNECTION_CLOSED", `connection error: ${error.message}`, { cause: error })),
+    );
     socket.on("close", () => this.fail(new BridgeError("BRIDGE_CONNECTION_CLOSED", "connection closed by the node")));
   }
 
@@ -89,10 +91,15 @@ export class RespConnection {
       };
       const onReady = (): void => settle(undefined);
       const onError = (error: Error): void =>
-        settle(new BridgeError("BRIDGE_CONNECT_FAILED", `cannot connect to ${options.host}:${options.port}: ${error.message}`, { cause: error }));
+        settle(
+          new BridgeError("BRIDGE_CONNECT_FAILED", `cannot connect to ${options.host}:${options.port}: ${error.message}`, { cause: error }),
+        );
       const onAbort = (): void => settle(new BridgeError("BRIDGE_STOPPED", "the bridge is stopping"));
       const timer = setTimeout(
-        () => settle(new BridgeError("BRIDGE_TIMEOUT", `no connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`)),
+        () =>
+          settle(
+            new BridgeError("BRIDGE_TIMEOUT", `no connection to ${options.host}:${options.port} within ${options.connectTimeoutMs} ms`),
+          ),
         options.connectTimeoutMs,
       );
       socket.once(readyEvent, onReady);

@@ -36,6 +36,16 @@ const ioModules = [
   ],
 ];
 
+/**
+ * Test helpers live in test/support/: shipped code never imports a test framework.
+ * Every block below that sets no-restricted-imports repeats this group, since a later block's
+ * options replace an earlier one's for the same file.
+ */
+const testFrameworkImports = {
+  group: ["vitest", "vitest/*", "fast-check", "@fast-check/*"],
+  message: "Test helpers belong in test/support/, not in src.",
+};
+
 export default tseslint.config(
   {
     ignores: ["**/node_modules/**", "**/.cache/**", "**/dist/**", "bench/results/**", "tools/lint-fixtures/**"],
@@ -68,13 +78,26 @@ export default tseslint.config(
     },
   },
   {
-    // The pure core: no I/O of any kind (DEVELOPERS.md, "Pure core").
+    // Test helpers live in test/support/: shipped code never imports a test framework.
+    files: ["packages/*/src/**/*.ts", "services/*/src/**/*.ts"],
+    ignores: ["**/*.test.ts", "packages/kafka-broker/src/vitest-global-setup.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [testFrameworkImports],
+        },
+      ],
+    },
+  },
+  {
+    // The pure core: no I/O of any kind.
     files: ["packages/statistics/src/**/*.ts"],
     ignores: ["packages/statistics/src/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ioModules, message: "packages/statistics is the pure core: no I/O imports." }] },
+        { patterns: [{ group: ioModules, message: "packages/statistics is the pure core: no I/O imports." }, testFrameworkImports] },
       ],
     },
   },
@@ -86,7 +109,10 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          patterns: [{ group: ["kafkajs", "pino", "fastify", "node:net", "node:http"], message: "packages/wire has no Kafka and no I/O." }],
+          patterns: [
+            { group: ["kafkajs", "pino", "fastify", "node:net", "node:http"], message: "packages/wire has no Kafka and no I/O." },
+            testFrameworkImports,
+          ],
         },
       ],
     },

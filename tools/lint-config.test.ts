@@ -47,6 +47,23 @@ describe("the lint configuration", () => {
     }
   });
 
+  it("fails on a test framework imported into shipped code, in every package (helpers belong in test/support/)", async () => {
+    for (const place of ["packages/statistics/src", "packages/wire/src", "services/aggregator/src"]) {
+      for (const module of ["vitest", "fast-check"]) {
+        const ids = await ruleIdsFor(
+          `${place}/PROBE.ts`,
+          `import * as framework from "${module}";\nexport const probe: unknown = framework;\n`,
+        );
+        expect(ids, `${module} in ${place}`).toContain("no-restricted-imports");
+      }
+    }
+  });
+
+  it("still bans I/O in packages/statistics next to the test-framework rule", async () => {
+    const ids = await ruleIdsFor("packages/statistics/src/PROBE.ts", `import * as io from "node:fs";\nexport const probe: unknown = io;\n`);
+    expect(ids).toContain("no-restricted-imports");
+  });
+
   it("fails on a switch that misses a member of a union", async () => {
     const ids = await ruleIdsFor(
       "packages/publisher/src/PROBE.ts",

@@ -11,7 +11,7 @@ import type { ProfileSummary } from "./cpu-profile";
 export const DEFAULT_SNAPSHOT_SETTINGS = { snapshotIntervalMs: 10_000, snapshotEveryRecords: 100_000, fullSnapshotEvery: 10 } as const;
 
 /** What to profile during a run (an extra, unmeasured one). */
-export type ProfileKind = "cpu" | "alloc";
+type ProfileKind = "cpu" | "alloc";
 
 /** Options of {@link timeAggregator}. */
 export interface TimedAggregatorOptions {

@@ -122,7 +122,7 @@ export async function createSnapshotTopic(bench: BenchKafka, topic: string): Pro
  * Retries a topic administration step: right after a topic is created, kafkajs's metadata calls
  * may still see UNKNOWN_TOPIC_OR_PARTITION for a moment on a loaded machine.
  */
-export async function retried<T>(step: () => Promise<T>, attempts = 6): Promise<T> {
+async function retried<T>(step: () => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();

@@ -44,7 +44,7 @@ function paired(a: Measured, b: Measured, combine: (x: number, y: number) => num
 }
 
 /** The rows of bench/results/e2e.json (medians at the top level, spreads under `detail`). */
-export function resultRows(outcome: BenchOutcome): ResultRow[] {
+function resultRows(outcome: BenchOutcome): ResultRow[] {
   const { ingest, publisher, recovery, snapshots, memory } = outcome;
   const details = snapshots.details;
   const fullPerDetail = perRun(snapshots.fullBytes, (bytes) => bytes / details);
@@ -85,7 +85,7 @@ export function resultRows(outcome: BenchOutcome): ResultRow[] {
 }
 
 /** The issue's targets, checked against the medians. */
-export function targetChecks(rows: readonly ResultRow[]): TargetCheck[] {
+function targetChecks(rows: readonly ResultRow[]): TargetCheck[] {
   const median = (key: string): number => rows.find((row) => row.key === key)?.value.median ?? Number.NaN;
   return [
     checkTarget("ingest_records_per_s", "end-to-end ingest", median("ingest_records_per_s"), ">=", 100_000),

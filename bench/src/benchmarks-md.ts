@@ -97,7 +97,7 @@ function otherBench(name: string, command: string): string[] {
 }
 
 /** The generated part of BENCHMARKS.md. */
-export function renderGenerated(input: BenchmarksMdInput): string {
+function renderGenerated(input: BenchmarksMdInput): string {
   const { outcome, machine, targets } = input;
   const { sizes, topics, ingest, recovery, snapshots, memory, publisher } = outcome;
   const median = (key: string): number => input.rows.find((row) => row.key === key)?.value.median ?? Number.NaN;

@@ -64,14 +64,14 @@ export async function fetchOnlyRate(options: { kafka: Kafka; topic: string; grou
 }
 
 /** The first `count` records of the stream encoded into one slab, with their partitions (untimed preparation). */
-export interface EncodedRecords {
+interface EncodedRecords {
   readonly slab: Buffer;
   readonly ends: Uint32Array;
   readonly partitions: Uint8Array;
 }
 
 /** Encodes the first `count` records of the benchmark stream as the publisher does. */
-export function encodeRecords(count: number, partitions: number): EncodedRecords {
+function encodeRecords(count: number, partitions: number): EncodedRecords {
   const stream = new RecordStream();
   const route = partitionRouter(partitions);
   const parts: Buffer[] = [];
@@ -94,7 +94,7 @@ export function encodeRecords(count: number, partitions: number): EncodedRecords
  * `apply`, one store per partition) of every encoded record, in one thread without Kafka:
  * records/s. Each run starts from empty stores.
  */
-export function decodeApplyRate(encoded: EncodedRecords, partitions: number): number {
+function decodeApplyRate(encoded: EncodedRecords, partitions: number): number {
   const states = Array.from({ length: partitions }, () => new RequestStatistics());
   const { slab, ends } = encoded;
   const started = performance.now();

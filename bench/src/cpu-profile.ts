@@ -26,7 +26,7 @@ export interface CpuProfile {
 }
 
 /** One function's share of the samples. */
-export interface SelfTimeEntry {
+interface SelfTimeEntry {
   readonly function: string;
   /** `path:line` (repository-relative for workspace and node_modules files). */
   readonly location: string;
@@ -35,14 +35,14 @@ export interface SelfTimeEntry {
 }
 
 /** Self time per owner (a workspace package, a dependency, Node's internals, GC, idle). */
-export interface OwnerEntry {
+interface OwnerEntry {
   readonly owner: string;
   readonly selfMs: number;
   readonly selfPercent: number;
 }
 
 /** Time of the samples whose stack passes through one stage of the pipeline. */
-export interface StageEntry {
+interface StageEntry {
   readonly stage: string;
   readonly ms: number;
   readonly percent: number;
@@ -69,15 +69,15 @@ export const AGGREGATOR_STAGES: readonly Stage[] = [
   { label: "idle (waiting for the broker)", matches: (name) => name === "(idle)" },
   {
     label: "fleet view following the snapshot topic (packages/snapshots reader.ts via services/aggregator fleet-view.ts)",
-    matches: (_name, path) => path.endsWith("packages/snapshots/src/reader.ts"),
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/kafka/reader.ts"),
   },
   {
     label: "snapshot writing: claim and generations (packages/snapshots writer.ts)",
-    matches: (_name, path) => path.endsWith("packages/snapshots/src/writer.ts"),
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/kafka/writer.ts"),
   },
   {
     label: "restore: read and rebuild (packages/snapshots restore.ts)",
-    matches: (_name, path) => path.endsWith("packages/snapshots/src/restore.ts"),
+    matches: (_name, path) => path.endsWith("packages/snapshots/src/kafka/restore.ts"),
   },
   {
     label: "record decoding: decodeUsageRecord (packages/wire, avsc)",

@@ -98,7 +98,7 @@ export function writeResults(name: string, rows: ResultRow[], extra: Record<stri
 }
 
 /** A markdown table of result rows: median, min, max, unit, target. */
-export function markdownTable(rows: ResultRow[]): string {
+function markdownTable(rows: ResultRow[]): string {
   const lines = ["| metric | median | min | max | unit | target |", "|---|---:|---:|---:|---|---|"];
   for (const row of rows) {
     lines.push(

@@ -13,9 +13,9 @@ import type { Timestamp, UsageRecord } from "@usage-ledger/statistics";
  */
 
 /** Seed of every benchmark stream. */
-export const BENCH_SEED = 20_260_110;
+const BENCH_SEED = 20_260_110;
 /** The fleet's first timestamp: 2026-01-10T00:00:00Z. */
-export const BENCH_START: Timestamp = { epochSeconds: 1_768_003_200, nanos: 0, offsetSeconds: 0 };
+const BENCH_START: Timestamp = { epochSeconds: 1_768_003_200, nanos: 0, offsetSeconds: 0 };
 /** The simulated fleet's rate (records per second of record time): 1,000,000 records span ~2.8 hours. */
 const STEP_NS = 10_000_000;
 const NODES = 4;

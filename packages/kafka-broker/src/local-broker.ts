@@ -13,7 +13,7 @@ import { KafkaBrokerError } from "./errors";
 export const repositoryRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
 
 /** Where infra/kafka keeps its pom, server.properties and log4j2 settings. */
-export const infraKafkaDir = join(repositoryRoot, "infra", "kafka");
+const infraKafkaDir = join(repositoryRoot, "infra", "kafka");
 
 /** The Kafka version the local broker runs; infra/kafka/pom.xml pins the same. */
 export const kafkaVersion = readKafkaVersion();

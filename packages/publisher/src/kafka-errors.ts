@@ -37,7 +37,7 @@ interface ErrorLike {
 }
 
 /** The error and its causes, outermost first (at most 10 deep). */
-export function errorChain(error: unknown): ErrorLike[] {
+function errorChain(error: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
   let current: unknown = error;
   while (typeof current === "object" && current !== null && chain.length < 10 && !chain.includes(current)) {

@@ -4,7 +4,7 @@ import type { UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord } from "@usage-ledger/wire";
 import { Kafka } from "kafkajs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { usageRecord } from "../test/records";
+import { usageRecord } from "../test/support/records";
 import { createMonotonicClock } from "./clock";
 import { PublisherError, isPublisherError } from "./errors";
 import { createPublisher } from "./publisher";

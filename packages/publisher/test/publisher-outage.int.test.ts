@@ -5,8 +5,8 @@ import type { LocalBroker } from "@usage-ledger/kafka-broker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPublisher, statisticsKey } from "../src/index";
 import type { PublishAck, PublisherError, UsagePublisher } from "../src/index";
-import { eventually, expectExactlyOnce, readTopic } from "./kafka-helpers";
-import { usageRecord } from "./records";
+import { eventually, expectExactlyOnce, readTopic } from "./support/kafka";
+import { usageRecord } from "./support/records";
 
 const OUTAGE_MS = 10_000;
 

@@ -5,8 +5,8 @@ import { createTestTopics } from "@usage-ledger/kafka-broker/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPublisher, isPublisherError, statisticsKey } from "../src/index";
 import type { PublishAck, PublisherError } from "../src/index";
-import { expectExactlyOnce, readTopic } from "./kafka-helpers";
-import { usageRecord, usageRecords } from "./records";
+import { expectExactlyOnce, readTopic } from "./support/kafka";
+import { usageRecord, usageRecords } from "./support/records";
 
 const brokers = inject("kafkaBrokers");
 

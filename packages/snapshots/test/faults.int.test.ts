@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isSnapshotError, parseSnapshotKey, restorePartition, SnapshotWriter, type RestoredPartition } from "../src/index";
-import { fillStatistics } from "../src/test-support";
-import { eventually, latestValues, readRaw, snapshotFixture, type SnapshotFixture } from "./support";
+import { fillStatistics } from "./support/statistics";
+import { eventually, latestValues, readRaw, snapshotFixture, type SnapshotFixture } from "./support/kafka";
 
 const brokers = inject("kafkaBrokers");
 

@@ -1,8 +1,8 @@
 import type { RequestStatistics, UsageRecord } from "@usage-ledger/statistics";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { restorePartition, SnapshotReader, SnapshotWriter, type GenerationEvent } from "../src/index";
-import { makeRecords, statisticsOf } from "../src/test-support";
-import { eventually, snapshotFixture, type SnapshotFixture } from "./support";
+import { makeRecords, statisticsOf } from "./support/statistics";
+import { eventually, snapshotFixture, type SnapshotFixture } from "./support/kafka";
 
 const brokers = inject("kafkaBrokers");
 const PARTITIONS = 3;

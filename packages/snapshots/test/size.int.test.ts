@@ -1,8 +1,8 @@
 import type { RequestStatistics } from "@usage-ledger/statistics";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { restorePartition, SnapshotWriter } from "../src/index";
-import { fillStatistics } from "../src/test-support";
-import { readRaw, snapshotFixture, type SnapshotFixture } from "./support";
+import { fillStatistics } from "./support/statistics";
+import { readRaw, snapshotFixture, type SnapshotFixture } from "./support/kafka";
 
 const brokers = inject("kafkaBrokers");
 const DETAILS = 1_000_000;

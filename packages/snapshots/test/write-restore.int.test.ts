@@ -1,8 +1,8 @@
 import type { RequestStatistics } from "@usage-ledger/statistics";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isSnapshotError, restorePartition, restorePartitions, SnapshotWriter } from "../src/index";
-import { fillStatistics } from "../src/test-support";
-import { snapshotFixture, type SnapshotFixture } from "./support";
+import { fillStatistics } from "./support/statistics";
+import { snapshotFixture, type SnapshotFixture } from "./support/kafka";
 
 const brokers = inject("kafkaBrokers");
 

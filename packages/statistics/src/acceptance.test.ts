@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RequestStatistics } from "./request-statistics";
 import type { StatisticsSnapshot } from "./snapshot-types";
-import { usageRecord } from "./test-helpers";
+import { usageRecord } from "../test/support/records";
 
 describe("issue 3, acceptance 3: nanosecond timestamps keep distinct records apart", () => {
   const n = 100_000;

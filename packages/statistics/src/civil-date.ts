@@ -39,7 +39,7 @@ export function civilFromDays(days: number): CivilDate {
 }
 
 /** True for a leap year of the proleptic Gregorian calendar. */
-export function isLeapYear(year: number): boolean {
+function isLeapYear(year: number): boolean {
   return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 

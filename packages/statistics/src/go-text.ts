@@ -89,11 +89,6 @@ export function compareUtf8(a: string, b: string): number {
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
-/** Object keys sorted as Go's encoder sorts map keys. */
-export function sortedKeys(record: object): string[] {
-  return Object.keys(record).sort(compareUtf8);
-}
-
 /**
  * Sets `record[key] = value` as an own enumerable property, also for `__proto__` (which a plain
  * assignment would take as the prototype).

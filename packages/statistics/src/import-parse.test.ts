@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isStatisticsError } from "./errors";
 import { parseImportBody, parseImportText, parseStatisticsSnapshot } from "./import-parse";
 import { RequestStatistics } from "./request-statistics";
-import { counterClock } from "./test-helpers";
+import { counterClock } from "../test/support/records";
 
 const ONE_DETAIL = '{"apis":{"k":{"models":{"m":{"details":[{"timestamp":"2026-01-10T10:00:00Z","tokens":{"input_tokens":1}}]}}}}}';
 const detailsOf = (detailsJson: string): string => `{"usage":{"apis":{"k":{"models":{"m":{"details":${detailsJson}}}}}}}`;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStatisticsSnapshot } from "./import-parse";
 import { RequestStatistics } from "./request-statistics";
 import type { StatisticsSnapshot } from "./snapshot-types";
-import { counterClock, usageRecord } from "./test-helpers";
+import { counterClock, usageRecord } from "../test/support/records";
 
 // An import with every MergeSnapshot edge case: blank API names ("  " and ""), a blank model (""),
 // names to trim, a negative total, a zero total to normalise, duplicates inside one snapshot (one

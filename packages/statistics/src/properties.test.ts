@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { RequestStatistics } from "./request-statistics";
 import { formatGoRfc3339Nano, formatRfc3339Nano } from "./rfc3339";
 import type { RequestDetailJson, StatisticsSnapshot } from "./snapshot-types";
-import { counterClock } from "./test-helpers";
+import { counterClock } from "../test/support/records";
 import { normaliseTotal } from "./tokens";
 import type { Timestamp } from "./timestamp";
 import type { UsageRecord } from "./usage-record";

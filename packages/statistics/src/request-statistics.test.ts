@@ -3,7 +3,7 @@ import { isStatisticsError } from "./errors";
 import { RequestStatistics } from "./request-statistics";
 import { parseRfc3339 } from "./rfc3339";
 import type { StatisticsSnapshot } from "./snapshot-types";
-import { counterClock, usageRecord } from "./test-helpers";
+import { counterClock, usageRecord } from "../test/support/records";
 
 function codeOf(run: () => unknown): string | undefined {
   try {

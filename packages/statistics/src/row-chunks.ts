@@ -7,11 +7,11 @@
 
 const CHUNK_BITS = 16;
 /** Rows per chunk. */
-export const CHUNK_ROWS = 1 << CHUNK_BITS;
+const CHUNK_ROWS = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK_ROWS - 1;
 
 /** Int32 fields of a row. */
-export const STRIDE = 10;
+const STRIDE = 10;
 /** Field offsets within a row. */
 export const CONTEXT = 0;
 export const CRED = 1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RequestStatistics } from "./request-statistics";
-import { usageRecord } from "./test-helpers";
+import { usageRecord } from "../test/support/records";
 
 /** `count` records over 7 API keys, 3 models and 4 offsets, from `start` on (distinct dedup keys). */
 function fill(statistics: RequestStatistics, start: number, count: number): void {

@@ -1,4 +1,4 @@
-import { civilFromDays, formatDayNumber, SECONDS_PER_DAY } from "./civil-date";
+import { formatDayNumber, SECONDS_PER_DAY } from "./civil-date";
 import { StatisticsError } from "./errors";
 
 /**
@@ -60,7 +60,7 @@ function localSeconds(ts: Timestamp): number {
 }
 
 /** The day number (days since 1970-01-01) of the timestamp's wall clock in its own offset. */
-export function localDayNumber(ts: Timestamp): number {
+function localDayNumber(ts: Timestamp): number {
   return Math.floor(localSeconds(ts) / SECONDS_PER_DAY);
 }
 
@@ -76,11 +76,6 @@ export function dayKey(ts: Timestamp): string {
 export function hour(ts: Timestamp): number {
   const local = localSeconds(ts);
   return Math.floor((local - Math.floor(local / SECONDS_PER_DAY) * SECONDS_PER_DAY) / 3600);
-}
-
-/** The local civil year of the timestamp in its own offset. */
-export function localYear(ts: Timestamp): number {
-  return civilFromDays(localDayNumber(ts)).year;
 }
 
 /**

@@ -13,7 +13,7 @@ import { FAST_DETAIL_CHUNK_FIELDS, FAST_DETAIL_CHUNK_FINGERPRINT, FastDetailChun
 import { singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
 import { SingleObjectCodec } from "./single-object-codec";
-import { AvroBytes, columnsOf, result, sampleChunk, schemaLayout, singleByteEdits, timestampArb, type Row } from "./test-support";
+import { AvroBytes, columnsOf, result, sampleChunk, schemaLayout, singleByteEdits, timestampArb, type Row } from "../test/support/fixtures";
 import { MAX_WIRE_INTEGER, MIN_WIRE_INTEGER } from "./validation";
 
 const fastOnly = new FastDetailChunkDecoder(detailChunkSchema.fingerprint);

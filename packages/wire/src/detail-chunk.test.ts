@@ -4,7 +4,7 @@ import { decodeDetailChunk, detailChunkSchema, encodeDetailChunk, type DetailChu
 import { schemaFingerprint, singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
 import { SingleObjectCodec } from "./single-object-codec";
-import { columnsOf, expectWireError, sampleChunk, timestampArb, type Row } from "./test-support";
+import { columnsOf, expectWireError, sampleChunk, timestampArb, type Row } from "../test/support/fixtures";
 import { MAX_WIRE_INTEGER, MIN_WIRE_INTEGER } from "./validation";
 
 const tokenArb = fc.oneof(

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parsingCanonicalForm } from "./canonical-form";
 import { crc64Avro, fingerprintFromHex, fingerprintToHex, schemaFingerprint, singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
-import { expectWireError } from "./test-support";
+import { expectWireError } from "../test/support/fixtures";
 
 /**
  * Reference vectors of Apache Avro, `share/test/data/schema-tests.txt` (apache/avro, commit

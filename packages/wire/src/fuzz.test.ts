@@ -9,7 +9,7 @@ import {
   snapshotManifestSchema,
   type SnapshotManifest,
 } from "./snapshot-manifest";
-import { EMPTY_RECORD, FULL_RECORD, expectWireError, outcome, sampleChunk } from "./test-support";
+import { EMPTY_RECORD, FULL_RECORD, expectWireError, outcome, sampleChunk } from "../test/support/fixtures";
 import { decodeUsageRecord, encodeUsageRecord, usageRecordSchema } from "./usage-record-codec";
 
 /** Every decoder of the package, with its schema's header and some valid messages. */

@@ -11,7 +11,7 @@ import {
   type ChunkRef,
   type SnapshotManifest,
 } from "./snapshot-manifest";
-import { expectWireError, sampleChunk, timestampArb } from "./test-support";
+import { expectWireError, sampleChunk, timestampArb } from "../test/support/fixtures";
 
 const chunkBytes = [encodeDetailChunk(sampleChunk(10)), encodeDetailChunk({ ...sampleChunk(6), chunkIndex: 1 })];
 

@@ -1,6 +1,6 @@
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { describe, expect, it } from "vitest";
-import { EMPTY_RECORD, expectWireError } from "./test-support";
+import { EMPTY_RECORD, expectWireError } from "../test/support/fixtures";
 import { classifyUsageQueueMessage, mapUsageQueuePayload, parseUsageQueueMessage } from "./usage-queue";
 import { decodeUsageRecord, encodeUsageRecord } from "./usage-record-codec";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { schemaFingerprint, singleObjectHeader } from "./fingerprint";
 import { SingleObjectCodec } from "./single-object-codec";
 import { schemaFiles, usageRecordSchemaJson } from "./schema-files";
-import { EMPTY_RECORD, FULL_RECORD, expectWireError, usageRecordArb } from "./test-support";
+import { EMPTY_RECORD, FULL_RECORD, expectWireError, usageRecordArb } from "../test/support/fixtures";
 import { createUsageRecordCodec, decodeUsageRecord, encodeUsageRecord, usageRecordRegistry, usageRecordSchema } from "./usage-record-codec";
 import { MAX_WIRE_INTEGER } from "./validation";
 

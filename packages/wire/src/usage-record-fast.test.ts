@@ -6,7 +6,7 @@ import { AvroReader, FALL_BACK } from "./avro-reader";
 import { singleObjectHeader } from "./fingerprint";
 import { schemaFiles } from "./schema-files";
 import { SingleObjectCodec } from "./single-object-codec";
-import { AvroBytes, EMPTY_RECORD, FULL_RECORD, result, schemaLayout, singleByteEdits, usageRecordArb } from "./test-support";
+import { AvroBytes, EMPTY_RECORD, FULL_RECORD, result, schemaLayout, singleByteEdits, usageRecordArb } from "../test/support/fixtures";
 import { createUsageRecordCodec, decodeUsageRecord, encodeUsageRecord, usageRecordSchema } from "./usage-record-codec";
 import { FAST_USAGE_RECORD_FIELDS, FAST_USAGE_RECORD_FINGERPRINT, FastUsageRecordDecoder } from "./usage-record-fast";
 import { MAX_WIRE_INTEGER, MIN_WIRE_INTEGER } from "./validation";

@@ -13,11 +13,11 @@ import { DeadLetterSink } from "./ingest/dead-letter";
 import { kafkaLogCreator, kafkaLogLevelFor } from "./logging";
 import { createAggregatorMetrics } from "./metrics";
 import type { AggregatorMetrics } from "./metrics";
-import { PartitionCoordinator } from "./partition-coordinator";
-import { PartitionOwnership } from "./partition-ownership";
-import type { PartitionPhase } from "./partition-ownership";
-import { createPartitionRouter } from "./partition-routing";
-import type { AggregatorEvent, PartitionState, RestoreReport } from "./partition-state";
+import { PartitionCoordinator } from "./partitions/partition-coordinator";
+import { PartitionOwnership } from "./partitions/partition-ownership";
+import type { PartitionPhase } from "./partitions/partition-ownership";
+import { createPartitionRouter } from "./partitions/partition-routing";
+import type { AggregatorEvent, PartitionState, RestoreReport } from "./partitions/partition-state";
 import { PartitionRestorer } from "./recovery/partition-restorer";
 import { SnapshotScheduler } from "./recovery/snapshot-scheduler";
 import type { SnapshotFaults } from "./recovery/snapshot-scheduler";
@@ -98,7 +98,7 @@ export interface AggregatorOptions {
 }
 
 /** One owned partition as readiness reports it. */
-export interface PartitionReadiness {
+interface PartitionReadiness {
   readonly partition: number;
   readonly state: PartitionPhase;
 }

@@ -28,8 +28,8 @@ export class ConfigError extends Error {
 }
 
 /** pino's levels, plus `silent`. */
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The validated, frozen configuration of the main command. */
 export interface LedgerConfig {

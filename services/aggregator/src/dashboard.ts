@@ -50,7 +50,7 @@ export function renderStatus(current: StatusSample, previous?: StatusSample): st
 }
 
 /** Where the dashboard writes. */
-export interface StatusOutput {
+interface StatusOutput {
   write(text: string): unknown;
   readonly isTTY?: boolean;
 }

@@ -3,7 +3,7 @@ import { RequestStatistics, createSystemClock, parseStatisticsSnapshot } from "@
 import type { StatisticsSnapshot, UsageRecord } from "@usage-ledger/statistics";
 import { decodeDetailChunk } from "@usage-ledger/wire";
 import { encodeImportChunks, routeImport } from "./import";
-import { createPartitionRouter } from "./partition-routing";
+import { createPartitionRouter } from "./partitions/partition-routing";
 
 function record(index: number, apiKey: string): UsageRecord {
   return {

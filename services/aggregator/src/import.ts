@@ -6,7 +6,7 @@ import type { Clock, DetailColumns, MergeResult, ParsedSnapshot, RequestStatisti
 import { encodeDetailChunk } from "@usage-ledger/wire";
 
 /** Bytes kept free below the topic's max.message.bytes for the key, headers and record overhead. */
-export const IMPORT_RECORD_OVERHEAD_BYTES = 1024;
+const IMPORT_RECORD_OVERHEAD_BYTES = 1024;
 
 /** What `importSnapshot` answers (the seed's MergeResult plus the totals after the import). */
 export interface ImportResult {

@@ -3,16 +3,16 @@ import type { Admin } from "kafkajs";
 import type { Logger } from "pino";
 
 /** Retention of the records topic: far longer than any snapshot interval, so a restore always finds its tail. */
-export const RECORDS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const RECORDS_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** The broker's default message size limit (1 MiB + record overhead), kept explicit on our topics. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
 /**
  * Room the dead-letter copy of a record needs beyond the record itself: the reason headers (code,
  * message, source topic, partition, offset). The DLQ topic accepts this much more than the records topic.
  */
-export const DLQ_HEADER_ALLOWANCE_BYTES = 64 * 1024;
+const DLQ_HEADER_ALLOWANCE_BYTES = 64 * 1024;
 
 /** Options of {@link ensureRecordTopics}. */
 export interface EnsureRecordTopicsOptions {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { runFleet } from "@usage-ledger/loadgen";
-import { deleteTopics, eventually, sortedDetails, sortedSnapshotOf, startInstance, uniqueTopics, usageOf } from "./http-support";
-import type { Instance } from "./http-support";
+import { deleteTopics, eventually, sortedDetails, sortedSnapshotOf, startInstance, uniqueTopics, usageOf } from "./support/http";
+import type { Instance } from "./support/http";
 
 const brokers = inject("kafkaBrokers");
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

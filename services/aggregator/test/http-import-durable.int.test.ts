@@ -2,8 +2,8 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { createRecordGenerator } from "@usage-ledger/loadgen";
 import { RequestStatistics } from "@usage-ledger/statistics";
-import { deleteTopics, eventually, sortedDetails, sortedSnapshotOf, startInstance, uniqueTopics, usageOf } from "./http-support";
-import type { Instance } from "./http-support";
+import { deleteTopics, eventually, sortedDetails, sortedSnapshotOf, startInstance, uniqueTopics, usageOf } from "./support/http";
+import type { Instance } from "./support/http";
 
 const brokers = inject("kafkaBrokers");
 

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { deleteTopics, eventually, uniqueTopics } from "./http-support";
+import { deleteTopics, eventually, uniqueTopics } from "./support/http";
 
 const brokers = inject("kafkaBrokers");
 const repository = fileURLToPath(new URL("../../..", import.meta.url));

@@ -3,8 +3,8 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { runFleet } from "@usage-ledger/loadgen";
 import { SINGLE_OBJECT_MARKER } from "@usage-ledger/wire";
-import { deleteTopics, eventually, quietKafka, startInstance, uniqueTopics } from "./http-support";
-import type { Instance } from "./http-support";
+import { deleteTopics, eventually, quietKafka, startInstance, uniqueTopics } from "./support/http";
+import type { Instance } from "./support/http";
 
 const brokers = inject("kafkaBrokers");
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

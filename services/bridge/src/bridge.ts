@@ -42,13 +42,13 @@ export interface BridgeOptions {
 }
 
 /** Options of {@link Bridge.stop}. */
-export interface StopOptions {
+interface StopOptions {
   /** How long batches in hand may still be retried before the rest is reported undelivered; default 30 s. */
   readonly deadlineMs?: number;
 }
 
 /** What {@link Bridge.stop} reports: every message popped from a node but not delivered (each also logged). */
-export interface StopReport {
+interface StopReport {
   readonly undelivered: readonly UndeliveredMessage[];
 }
 

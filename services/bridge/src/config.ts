@@ -11,7 +11,7 @@ import type { BridgeTuning, NodeConfig } from "./node-worker";
  */
 
 /** pino's levels. */
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** The validated configuration. */
 export interface BridgeConfig {

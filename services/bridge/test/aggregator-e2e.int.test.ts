@@ -4,9 +4,9 @@ import { RequestStatistics, type StatisticsSnapshot } from "@usage-ledger/statis
 import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { NodeConfig, NodeMode } from "../src/node-worker";
-import { FakeCliProxyNode } from "./fake-cliproxy";
-import { eventually, fakeNodeConfig, startTestBridge, type TestBridge } from "./helpers";
-import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./payloads";
+import { FakeCliProxyNode } from "./support/fake-cliproxy";
+import { eventually, fakeNodeConfig, startTestBridge, type TestBridge } from "./support/helpers";
+import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "fleet-management-key";

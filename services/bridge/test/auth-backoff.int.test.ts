@@ -4,9 +4,9 @@ import { DEFAULT_TUNING } from "../src/bridge";
 import { buildBridgeApp } from "../src/http-app";
 import type { NodeMode } from "../src/node-worker";
 import { RespConnection } from "../src/resp/resp-connection";
-import { FakeCliProxyNode, type AuthAttempt } from "./fake-cliproxy";
-import { createTopics, eventually, fakeNodeConfig, startTestBridge, virtualClock, type TestBridge } from "./helpers";
-import { generatedPayloads } from "./payloads";
+import { FakeCliProxyNode, type AuthAttempt } from "./support/fake-cliproxy";
+import { createTopics, eventually, fakeNodeConfig, startTestBridge, virtualClock, type TestBridge } from "./support/helpers";
+import { generatedPayloads } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const MINUTE = 60_000;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { DEAD_LETTER_HEADERS } from "../src/dead-letter";
 import type { BridgeMetrics } from "../src/metrics";
 import type { NodeMode } from "../src/node-worker";
-import { FakeCliProxyNode, type FakeNodeOptions } from "./fake-cliproxy";
+import { FakeCliProxyNode, type FakeNodeOptions } from "./support/fake-cliproxy";
 import {
   createTopics,
   decodeAll,
@@ -12,8 +12,8 @@ import {
   readWholeTopic,
   startTestBridge,
   type TestBridge,
-} from "./helpers";
-import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./payloads";
+} from "./support/helpers";
+import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "management-key-for-tests";

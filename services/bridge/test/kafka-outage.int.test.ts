@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { createBridge } from "../src/bridge";
 import { createKafkaDeadLetterSink } from "../src/dead-letter";
 import { isBridgeError } from "../src/errors";
-import { FakeCliProxyNode } from "./fake-cliproxy";
+import { FakeCliProxyNode } from "./support/fake-cliproxy";
 import {
   createTopics,
   decodeAll,
@@ -15,8 +15,8 @@ import {
   readWholeTopic,
   startTestBridge,
   testLogger,
-} from "./helpers";
-import { fromNode, generatedPayloads } from "./payloads";
+} from "./support/helpers";
+import { fromNode, generatedPayloads } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "management-key-for-tests";

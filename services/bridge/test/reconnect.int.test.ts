@@ -1,7 +1,7 @@
 import { RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { BridgeTuning, NodeMode } from "../src/node-worker";
-import { FakeCliProxyNode, type Fault } from "./fake-cliproxy";
+import { FakeCliProxyNode, type Fault } from "./support/fake-cliproxy";
 import {
   canonical,
   createTopics,
@@ -12,8 +12,8 @@ import {
   readWholeTopic,
   startTestBridge,
   type TestBridge,
-} from "./helpers";
-import { fromNode, generatedPayloads } from "./payloads";
+} from "./support/helpers";
+import { fromNode, generatedPayloads } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "management-key-for-tests";

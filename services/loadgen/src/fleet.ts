@@ -56,7 +56,7 @@ export interface FleetOptions {
 }
 
 /** Counters of one node. */
-export interface NodeSummary {
+interface NodeSummary {
   readonly nodeId: string;
   /** Distinct records generated. */
   readonly generated: number;
@@ -69,7 +69,7 @@ export interface NodeSummary {
 }
 
 /** What the fleet did. */
-export interface FleetSummary extends Omit<NodeSummary, "nodeId"> {
+interface FleetSummary extends Omit<NodeSummary, "nodeId"> {
   readonly nodes: number;
   /** Distinct records acknowledged at least once (= the ground truth's details). */
   readonly distinct: number;

@@ -44,7 +44,7 @@ export const FAILURE_STATUSES: ReadonlyArray<{ readonly status: number; readonly
 ];
 
 /** Routes of the proxy; a record without an API key falls back to its route as the statistics key. */
-export const ENDPOINTS: readonly string[] = [
+const ENDPOINTS: readonly string[] = [
   "POST /v1/chat/completions",
   "POST /v1/messages",
   "POST /v1/responses",

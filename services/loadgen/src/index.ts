@@ -2,16 +2,9 @@ import { startFleet } from "./fleet";
 import type { FleetHandle, FleetOptions, FleetResult } from "./fleet";
 import { publisherSink } from "./publisher-sink";
 
-export { LOADGEN_ERROR_CODES, LoadgenError } from "./errors";
-export type { LoadgenErrorCode } from "./errors";
-export type { FleetHandle, FleetOptions, FleetResult, FleetSummary, LoadgenLogger, NodeSummary, RecordSink } from "./fleet";
-export { ENDPOINTS, FAILURE_STATUSES, MODELS, NODE_OFFSETS, addNanos, createRecordGenerator, fleetApiKeys } from "./generator";
-export type { ModelProfile, RecordGenerator, RecordGeneratorOptions } from "./generator";
-export { createRandom, weightedSampler, zipfWeights } from "./random";
-export type { Random, WeightedSampler } from "./random";
-export { publisherSink } from "./publisher-sink";
-export type { PublisherSinkOptions } from "./publisher-sink";
-
+export type { FleetHandle, FleetOptions, FleetResult, LoadgenLogger } from "./fleet";
+export { createRecordGenerator } from "./generator";
+export type { RecordGenerator } from "./generator";
 function defaultSink(options: FleetOptions): FleetOptions["createSink"] {
   const brokers = options.brokers;
   if (brokers === undefined || brokers.length === 0) return undefined;

@@ -40,17 +40,17 @@ export interface BuildAppOptions {
 }
 
 /** Content type of every JSON body, as gin's `c.JSON` sends it. */
-export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** CLIProxyAPI's version header names. */
-export const VERSION_HEADERS = {
+const VERSION_HEADERS = {
   version: "X-CPA-VERSION",
   commit: "X-CPA-COMMIT",
   buildDate: "X-CPA-BUILD-DATE",
 } as const;
 
 /** Sends an {@link ApiError} as `{"error": message}` with its status. */
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
   return reply.code(error.status).type(JSON_CONTENT_TYPE).send(errorBody(error));
 }
 

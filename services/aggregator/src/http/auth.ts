@@ -35,7 +35,7 @@ export interface ManagementAuthOptions {
 }
 
 /** The request facts authentication needs. */
-export interface AuthRequest {
+interface AuthRequest {
   readonly clientIp: string;
   readonly authorization: string | undefined;
   readonly managementKey: string | undefined;

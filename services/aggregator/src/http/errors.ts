@@ -22,7 +22,7 @@ export const API_ERROR_CODES = [
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** The HTTP status of each code. */
-export const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
+const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   API_BODY_UNREADABLE: 400,
   API_INVALID_JSON: 400,
   API_UNSUPPORTED_VERSION: 400,

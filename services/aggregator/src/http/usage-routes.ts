@@ -61,7 +61,7 @@ async function* streamed(
  * Parses an import body exactly as the seed's handler does: JSON syntax errors and any type mismatch
  * are "invalid json", then a version other than 0 or 1 is "unsupported version".
  */
-export function parseImportRequest(body: unknown): ParsedImportBody {
+function parseImportRequest(body: unknown): ParsedImportBody {
   const text = Buffer.isBuffer(body) ? utf8.decode(body) : "";
   let json: unknown;
   try {

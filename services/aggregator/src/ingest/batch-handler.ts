@@ -1,8 +1,8 @@
 import type { EachBatchPayload } from "kafkajs";
 import type { Logger } from "pino";
 import type { AggregatorMetrics } from "../metrics";
-import type { PartitionOwnership } from "../partition-ownership";
-import type { AggregatorEvent, PartitionState } from "../partition-state";
+import type { PartitionOwnership } from "../partitions/partition-ownership";
+import type { AggregatorEvent, PartitionState } from "../partitions/partition-state";
 import { applyMessages, UNEXPECTED_APPLY_ERROR } from "./apply-batch";
 import type { DeadLetterSink } from "./dead-letter";
 

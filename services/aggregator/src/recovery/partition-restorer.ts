@@ -3,8 +3,8 @@ import type { Logger } from "pino";
 import { isSnapshotError, restorePartitions, SnapshotWriter } from "@usage-ledger/snapshots";
 import type { RestoredPartition, SnapshotTopic } from "@usage-ledger/snapshots";
 import type { AggregatorMetrics } from "../metrics";
-import type { Ownership, PartitionOwnership } from "../partition-ownership";
-import type { AggregatorEvent, PartitionState, RestoreReport } from "../partition-state";
+import type { Ownership, PartitionOwnership } from "../partitions/partition-ownership";
+import type { AggregatorEvent, PartitionState, RestoreReport } from "../partitions/partition-state";
 import type { SnapshotFaults } from "./snapshot-scheduler";
 
 /** Options of {@link PartitionRestorer}. */

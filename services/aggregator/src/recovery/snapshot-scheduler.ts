@@ -3,8 +3,8 @@ import type { RequestStatistics, StatisticsTotals } from "@usage-ledger/statisti
 import type { GenerationReport } from "@usage-ledger/snapshots";
 import type { DetailColumns } from "@usage-ledger/wire";
 import type { AggregatorMetrics } from "../metrics";
-import type { PartitionOwnership } from "../partition-ownership";
-import type { AggregatorEvent, PartitionState } from "../partition-state";
+import type { PartitionOwnership } from "../partitions/partition-ownership";
+import type { AggregatorEvent, PartitionState } from "../partitions/partition-state";
 
 /**
  * Test-only fault injection into snapshot writing (the crash tests' "half-written generation").

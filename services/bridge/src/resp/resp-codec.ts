@@ -27,7 +27,7 @@ export interface RespLimits {
 }
 
 /** The default {@link RespLimits}. */
-export const DEFAULT_RESP_LIMITS: RespLimits = Object.freeze({
+const DEFAULT_RESP_LIMITS: RespLimits = Object.freeze({
   maxBulkBytes: 64 * 1024 * 1024,
   maxArrayLength: 1_000_000,
   maxLineBytes: 64 * 1024,

@@ -1,6 +1,6 @@
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeCliProxyNode } from "../../test/fake-cliproxy";
+import { FakeCliProxyNode } from "../../test/support/fake-cliproxy";
 import { isBridgeError } from "../errors";
 import { RespConnection } from "./resp-connection";
 

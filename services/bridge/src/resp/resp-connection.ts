@@ -230,7 +230,7 @@ export function arrayItems(value: RespValue | undefined): readonly RespValue[] {
 }
 
 /** The text of a bulk or simple string; undefined for anything else. */
-export function bulkText(value: RespValue | undefined): string | undefined {
+function bulkText(value: RespValue | undefined): string | undefined {
   if (value?.type === "bulk" && value.value !== null) return value.value.toString("utf8");
   if (value?.type === "simple") return value.value;
   return undefined;

@@ -1,8 +1,8 @@
 import { testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { Partitioners, type Admin, type Kafka, type Producer } from "kafkajs";
-import { ensureSnapshotTopic, type EnsureSnapshotTopicOptions, type EnsuredSnapshotTopic } from "../src/index";
-import { openSnapshotLog, type LogRecord } from "../src/log-reader";
-import type { SnapshotLogger } from "../src/logger";
+import { ensureSnapshotTopic, type EnsureSnapshotTopicOptions, type EnsuredSnapshotTopic } from "../../src/index";
+import { openSnapshotLog, type LogRecord } from "../../src/kafka/log-reader";
+import type { SnapshotLogger } from "../../src/logger";
 
 /** A Kafka client, a connected admin and producer, and a fresh snapshot topic; `cleanup()` deletes it. */
 export interface SnapshotFixture {
@@ -16,7 +16,7 @@ export interface SnapshotFixture {
 }
 
 /** A logger that keeps every line (tests assert on behaviour, and may look at what was logged). */
-export function memoryLogger(): SnapshotFixture["logger"] {
+function memoryLogger(): SnapshotFixture["logger"] {
   const lines: Array<{ level: string; message: string; context: object }> = [];
   const at = (level: string) => (context: object, message: string) => void lines.push({ level, message, context });
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };

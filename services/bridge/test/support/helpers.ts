@@ -5,12 +5,12 @@ import { decodeUsageRecord } from "@usage-ledger/wire";
 import type { Consumer, IHeaders } from "kafkajs";
 import { pino } from "pino";
 import { expect } from "vitest";
-import { createBridge, DEFAULT_TUNING, type Bridge } from "../src/bridge";
-import type { SchedulerClock } from "../src/clock";
-import { stopped } from "../src/clock";
-import { createKafkaDeadLetterSink, type DeadLetterSink } from "../src/dead-letter";
-import type { BridgeLogger } from "../src/logger";
-import type { BridgeTuning, NodeConfig, NodeMode } from "../src/node-worker";
+import { createBridge, DEFAULT_TUNING, type Bridge } from "../../src/bridge";
+import type { SchedulerClock } from "../../src/clock";
+import { stopped } from "../../src/clock";
+import { createKafkaDeadLetterSink, type DeadLetterSink } from "../../src/dead-letter";
+import type { BridgeLogger } from "../../src/logger";
+import type { BridgeTuning, NodeConfig, NodeMode } from "../../src/node-worker";
 
 /** Test logs: silent unless BRIDGE_TEST_LOG names a pino level. */
 export const testLogger: BridgeLogger = pino({ level: process.env.BRIDGE_TEST_LOG ?? "silent" });
@@ -34,7 +34,7 @@ export interface TopicMessage {
 }
 
 /** Reads a topic from the beginning into `messages` until `stop()`. */
-export async function readTopic(brokers: string[], topic: string): Promise<{ messages: TopicMessage[]; stop(): Promise<void> }> {
+async function readTopic(brokers: string[], topic: string): Promise<{ messages: TopicMessage[]; stop(): Promise<void> }> {
   const consumer: Consumer = testKafka(brokers).consumer({
     groupId: uniqueName("bridge-reader"),
     sessionTimeout: 10_000,

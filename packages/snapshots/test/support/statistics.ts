@@ -7,7 +7,7 @@ import { RequestStatistics, type Timestamp, type UsageRecord } from "@usage-ledg
  */
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same records. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,9 +1,9 @@
 import type { Timestamp, UsageRecord, UsageRecordExtra } from "@usage-ledger/statistics";
-import type { DetailChunk, DetailColumns } from "./detail-chunk";
+import type { DetailChunk, DetailColumns } from "../../src/detail-chunk";
 import fc from "fast-check";
 import { expect } from "vitest";
-import { WIRE_ERROR_CODES, isWireError, type WireError, type WireErrorCode } from "./errors";
-import { MAX_WIRE_INTEGER } from "./validation";
+import { WIRE_ERROR_CODES, isWireError, type WireError, type WireErrorCode } from "../../src/errors";
+import { MAX_WIRE_INTEGER } from "../../src/validation";
 
 /** Test support of packages/wire (used by its unit tests only). */
 
@@ -16,7 +16,7 @@ export function expectWireError(action: () => unknown, code: WireErrorCode): Wir
 }
 
 /** What `action` throws; fails the test when it returns. */
-export function thrownBy(action: () => unknown): unknown {
+function thrownBy(action: () => unknown): unknown {
   try {
     action();
   } catch (error) {

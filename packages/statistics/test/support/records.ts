@@ -1,6 +1,6 @@
-import { parseRfc3339 } from "./rfc3339";
-import type { Clock, Timestamp } from "./timestamp";
-import type { TokenCounts, UsageRecord } from "./usage-record";
+import { parseRfc3339 } from "../../src/rfc3339";
+import type { Clock, Timestamp } from "../../src/timestamp";
+import type { TokenCounts, UsageRecord } from "../../src/usage-record";
 
 /** Test input: a record with every field defaulted ("" / 0 / false), timestamp given as RFC 3339 text. */
 export interface RecordInput extends Partial<Omit<UsageRecord, "timestamp" | "tokens">> {

@@ -1,4 +1,4 @@
-import { SnapshotError } from "./errors";
+import { SnapshotError } from "../errors";
 
 /**
  * Record keys on the snapshot topic (UTF-8 text, `/`-separated; Kafka topic names cannot contain `/`):

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Admin, Batch, Consumer, Kafka } from "kafkajs";
-import { errorMessage, SnapshotError } from "./errors";
-import type { SnapshotLogger } from "./logger";
+import { errorMessage, SnapshotError } from "../errors";
+import type { SnapshotLogger } from "../logger";
 
 /** One record of the snapshot topic as the readers see it. */
 export interface LogRecord {

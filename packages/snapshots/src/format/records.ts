@@ -10,7 +10,7 @@ import {
 } from "@usage-ledger/wire";
 import { maxValueBytes, splitDetails } from "./chunking";
 import { sliceColumns, type DetailStatistics, type StatisticsTotals } from "./columns";
-import { SnapshotError } from "./errors";
+import { SnapshotError } from "../errors";
 import { chunkKey, manifestKey } from "./keys";
 
 /** One chunk record of a generation, ready to produce. */

@@ -1,11 +1,11 @@
 import kafkajs from "kafkajs";
 import type { Admin } from "kafkajs";
-import { errorMessage, SnapshotError } from "./errors";
+import { errorMessage, SnapshotError } from "../errors";
 
 // kafkajs is CommonJS and Node's ESM loader cannot see this named export (vitest can, plain Node cannot).
 const { ConfigResourceTypes } = kafkajs;
-import { isTopicName } from "./keys";
-import { silentLogger, type SnapshotLogger } from "./logger";
+import { isTopicName } from "../format/keys";
+import { silentLogger, type SnapshotLogger } from "../logger";
 
 /** The default name of the snapshot topic. */
 export const DEFAULT_SNAPSHOT_TOPIC = "usage.snapshots";

@@ -1,12 +1,12 @@
 import { AssignerProtocol } from "kafkajs";
 import type { Consumer, ConsumerCrashEvent, ConsumerGroupJoinEvent } from "kafkajs";
 import type { Logger } from "pino";
-import type { SnapshotGenerationSeen } from "./fleet-view";
-import type { AggregatorMetrics } from "./metrics";
+import type { SnapshotGenerationSeen } from "../fleet-view";
+import type { AggregatorMetrics } from "../metrics";
 import type { Ownership, PartitionOwnership } from "./partition-ownership";
 import type { AggregatorEvent, PartitionState } from "./partition-state";
-import type { PartitionRestorer } from "./recovery/partition-restorer";
-import type { SnapshotScheduler } from "./recovery/snapshot-scheduler";
+import type { PartitionRestorer } from "../recovery/partition-restorer";
+import type { SnapshotScheduler } from "../recovery/snapshot-scheduler";
 
 /** Options of {@link PartitionCoordinator}. */
 export interface PartitionCoordinatorOptions {

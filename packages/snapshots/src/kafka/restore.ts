@@ -1,11 +1,19 @@
 import { RequestStatistics, type RequestStatisticsOptions } from "@usage-ledger/statistics";
 import type { SnapshotManifest } from "@usage-ledger/wire";
 import type { Kafka } from "kafkajs";
-import { SnapshotError } from "./errors";
-import { capacityFor, fenceOf, orphanKeys, selectGeneration, type Fence, type PartitionLog, type RejectedGeneration } from "./generation";
-import { isTopicName, parseSnapshotKey, snapshotPartitionFor } from "./keys";
+import { SnapshotError } from "../errors";
+import {
+  capacityFor,
+  fenceOf,
+  orphanKeys,
+  selectGeneration,
+  type Fence,
+  type PartitionLog,
+  type RejectedGeneration,
+} from "../format/generation";
+import { isTopicName, parseSnapshotKey, snapshotPartitionFor } from "../format/keys";
 import { openSnapshotLog, type LogRecord } from "./log-reader";
-import { silentLogger, type SnapshotLogger } from "./logger";
+import { silentLogger, type SnapshotLogger } from "../logger";
 
 /** The restored state of one source partition ({@link restorePartition}). */
 export interface RestoredPartition {
@@ -192,7 +200,7 @@ function emptyLog(sourceTopic: string, partition: number): ScannedLog {
 }
 
 /** The restore rule applied to one partition's log (durationMs left 0). */
-export function restoreFromLog(
+function restoreFromLog(
   log: ScannedLog,
   statisticsOptions: RequestStatisticsOptions | undefined,
   logger: SnapshotLogger,

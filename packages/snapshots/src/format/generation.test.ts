@@ -3,7 +3,7 @@ import { encodeSnapshotManifest, type ChunkRef, type SnapshotKind, type Snapshot
 import { describe, expect, it } from "vitest";
 import { applyGeneration, compareManifests, fenceOf, orphanKeys, selectGeneration, verifyChunks, type PartitionLog } from "./generation";
 import { encodeChunkRecords, encodeManifestRecord } from "./records";
-import { fillStatistics } from "./test-support";
+import { fillStatistics } from "../../test/support/statistics";
 
 const SOURCE = "usage.records";
 const clock = () => ({ epochSeconds: 1_767_225_600, nanos: 5, offsetSeconds: 0 });

@@ -3,13 +3,13 @@ import { pino } from "pino";
 import type { FastifyInstance } from "fastify";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
 import type { RequestStatistics, StatisticsSnapshot } from "@usage-ledger/statistics";
-import { createAggregator } from "../src/index";
-import type { Aggregator } from "../src/index";
-import { buildApp } from "../src/http/app";
+import { createAggregator } from "../../src/index";
+import type { Aggregator } from "../../src/index";
+import { buildApp } from "../../src/http/app";
 
 /** Helpers of the HTTP integration tests (test/http-*.int.test.ts): real aggregators, real broker. */
 
-export const KEY = "http-integration-key";
+const KEY = "http-integration-key";
 const auth = { authorization: `Bearer ${KEY}` };
 
 export interface Topics {

@@ -1,4 +1,4 @@
-import { SnapshotError } from "./errors";
+import { SnapshotError } from "../errors";
 
 /**
  * Bytes a record needs on the broker besides its key and value: the record batch header (61 bytes,

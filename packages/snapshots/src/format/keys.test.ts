@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isSnapshotError } from "./errors";
+import { isSnapshotError } from "../errors";
 import { chunkKey, isTopicName, manifestKey, parseSnapshotKey, snapshotPartitionFor } from "./keys";
 
 describe("snapshot keys", () => {

@@ -8,7 +8,7 @@ import {
   type SnapshotManifest,
 } from "@usage-ledger/wire";
 import { sameTotals, sliceColumns, type DetailStatistics } from "./columns";
-import { errorMessage, SnapshotError, type SnapshotErrorCode } from "./errors";
+import { errorMessage, SnapshotError, type SnapshotErrorCode } from "../errors";
 import { parseSnapshotKey, type ChunkKey } from "./keys";
 
 /** What a read of the snapshot topic found for one source partition: the latest value of each of its keys. */
@@ -211,7 +211,7 @@ function decodeChunk(keyText: string, key: ChunkKey, value: Buffer | undefined, 
 }
 
 /** A rejection's code and message from anything thrown. */
-export function describe(error: unknown, fallback: SnapshotErrorCode): { code: SnapshotErrorCode; message: string } {
+function describe(error: unknown, fallback: SnapshotErrorCode): { code: SnapshotErrorCode; message: string } {
   if (error instanceof SnapshotError) return { code: error.code, message: error.message };
   return { code: fallback, message: errorMessage(error) };
 }

@@ -2,9 +2,9 @@ import { chunkChecksum, decodeDetailChunk, type DetailColumns } from "@usage-led
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { maxValueBytes, RECORD_OVERHEAD_BYTES, splitDetails, type ChunkPiece } from "./chunking";
-import { isSnapshotError } from "./errors";
+import { isSnapshotError } from "../errors";
 import { encodeChunkRecords } from "./records";
-import { fillStatistics } from "./test-support";
+import { fillStatistics } from "../../test/support/statistics";
 import { encodeDetailChunk } from "@usage-ledger/wire";
 import type { RequestStatistics } from "@usage-ledger/statistics";
 import { parseSnapshotKey } from "./keys";

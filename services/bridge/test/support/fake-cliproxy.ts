@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { encodeValue, RespDecoder, type RespValue } from "../src/resp/resp-codec";
+import { encodeValue, RespDecoder, type RespValue } from "../../src/resp/resp-codec";
 
 /**
  * A fake CLIProxyAPI node: the usage queue of its management port as
@@ -39,7 +39,7 @@ export interface FakeNodeOptions {
 }
 
 /** A pop the fake is about to answer. */
-export interface PopInfo {
+interface PopInfo {
   /** 1-based count of pops the fake has been asked for, over all connections. */
   readonly index: number;
   readonly transport: "resp" | "http";

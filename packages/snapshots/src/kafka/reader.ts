@@ -1,11 +1,11 @@
 import { RequestStatistics, type RequestStatisticsOptions } from "@usage-ledger/statistics";
 import type { DetailColumns, SnapshotKind, SnapshotManifest } from "@usage-ledger/wire";
 import type { Kafka } from "kafkajs";
-import { errorMessage, SnapshotError } from "./errors";
-import { applyGeneration, capacityFor, compareManifests, manifestCandidates, selectGeneration, verifyChunks } from "./generation";
-import { snapshotPartitionFor } from "./keys";
+import { errorMessage, SnapshotError } from "../errors";
+import { applyGeneration, capacityFor, compareManifests, manifestCandidates, selectGeneration, verifyChunks } from "../format/generation";
+import { snapshotPartitionFor } from "../format/keys";
 import { openSnapshotLog, type SnapshotLog } from "./log-reader";
-import { silentLogger, type SnapshotLogger } from "./logger";
+import { silentLogger, type SnapshotLogger } from "../logger";
 import { collectInto, readPartitionLogs, type ScannedLog } from "./restore";
 
 /** Options of {@link SnapshotReader.create}. */

@@ -1,12 +1,12 @@
 import { createSystemClock, type Clock } from "@usage-ledger/statistics";
 import type { ChunkRef, SnapshotKind } from "@usage-ledger/wire";
 import type { Message, Producer } from "kafkajs";
-import { maxValueBytes } from "./chunking";
-import type { DetailStatistics, StatisticsTotals } from "./columns";
-import { errorMessage, SnapshotError } from "./errors";
-import { isTopicName, manifestKey, parseSnapshotKey, snapshotPartitionFor } from "./keys";
-import { silentLogger, type SnapshotLogger } from "./logger";
-import { encodeChunkRecords, encodeManifestRecord } from "./records";
+import { maxValueBytes } from "../format/chunking";
+import type { DetailStatistics, StatisticsTotals } from "../format/columns";
+import { errorMessage, SnapshotError } from "../errors";
+import { isTopicName, manifestKey, parseSnapshotKey, snapshotPartitionFor } from "../format/keys";
+import { silentLogger, type SnapshotLogger } from "../logger";
+import { encodeChunkRecords, encodeManifestRecord } from "../format/records";
 import type { RestoredPartition } from "./restore";
 import type { SnapshotTopic } from "./topic";
 

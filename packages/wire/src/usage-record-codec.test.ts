@@ -9,7 +9,7 @@ import { EMPTY_RECORD, FULL_RECORD, expectWireError, usageRecordArb } from "../t
 import { createUsageRecordCodec, decodeUsageRecord, encodeUsageRecord, usageRecordRegistry, usageRecordSchema } from "./usage-record-codec";
 import { MAX_WIRE_INTEGER } from "./validation";
 
-const v1Schema: unknown = JSON.parse(readFileSync(new URL("../test/fixtures/usage-record-v1.avsc", import.meta.url), "utf8"));
+const v1Schema: unknown = JSON.parse(readFileSync(new URL("../../../schemas/usage-record-v1.avsc", import.meta.url), "utf8"));
 
 /** The fields a version-1 schema carries of a record. */
 function v1View(record: UsageRecord): UsageRecord {

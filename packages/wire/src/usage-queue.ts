@@ -3,9 +3,9 @@ import { WireError } from "./errors";
 import { checkWireInteger, validateUsageRecord } from "./validation";
 
 /**
- * CLIProxyAPI's usage queue (`../shared/seed/cliproxyapi-contracts.md`, section 2): the JSON of one
- * queue message, seed era (v6.9.38 – v6.9.49) or current (v6.10+), mapped to a {@link UsageRecord}.
- * The mapping table is in packages/wire/README.md.
+ * CLIProxyAPI's usage queue: the JSON of one queue message, seed era (v6.9.38 – v6.9.49) or current
+ * (v6.10+), mapped to a {@link UsageRecord}. The mapping table in packages/wire/README.md is the
+ * contract as this repository reads it.
  */
 
 /** What one usage-queue message is: a usage record, or one of the two control payloads of `SUBSCRIBE usage`. */

@@ -5,7 +5,7 @@ import { ensurePythonReaderEnv, runPython } from "../../../../tools/python-reade
 import type { TestTopics } from "./harness";
 
 /** What the Python reader says it did with one source partition (its `--report`). */
-export interface PythonPartitionReport {
+interface PythonPartitionReport {
   readonly partition: number;
   readonly epoch: number | null;
   readonly generation: number | null;

@@ -12,7 +12,7 @@ from fastavro import schemaless_writer
 from usage_ledger_reader import schemas
 from usage_ledger_reader.gojson import go_string
 from usage_ledger_reader.single_object import WireError
-from usage_ledger_reader.statistics import IncomingDetail, Statistics, go_trim_space
+from usage_ledger_reader.statistics import Detail, Statistics, go_trim_space
 from usage_ledger_reader.timestamps import day_key, hour_key, rfc3339nano
 from usage_ledger_reader.usage_record import RECORD_FIELDS, decode_record, decode_record_of, log_timestamp
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 WIRE_README = (ROOT / "packages" / "wire" / "README.md").read_text(encoding="utf-8")
 
 
-def detail(**fields: object) -> IncomingDetail:
+def detail(**fields: object) -> Detail:
     base: dict[str, object] = dict(
         api="sk-a",
         model="gpt-5",
@@ -38,7 +38,7 @@ def detail(**fields: object) -> IncomingDetail:
         total_tokens=0,
     )
     base.update(fields)
-    return IncomingDetail(**base)  # type: ignore[arg-type]
+    return Detail(**base)  # type: ignore[arg-type]
 
 
 def schema_fields(schema: dict) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from . import schemas
 from .single_object import WireError, decode
-from .statistics import IncomingDetail, Statistics, fill_total
+from .statistics import Detail, Statistics, fill_total
 from .timestamps import timestamp_problem
 
 SCHEMA_FILE = schemas.SNAPSHOT_CHUNK_V1
@@ -51,7 +51,7 @@ class Chunk:
     writer_epoch: int
     chunk_index: int
     detail_offset: int
-    details: tuple[IncomingDetail, ...]
+    details: tuple[Detail, ...]
 
 
 def _invalid(message: str) -> WireError:
@@ -97,7 +97,7 @@ def decode_chunk(value: bytes) -> Chunk:
         if abs(fill_total(*tokens)) > _MAX_SAFE_INTEGER:
             raise _invalid(f"the filled-in total of row {row} is not a safe integer")
         details.append(
-            IncomingDetail(
+            Detail(
                 api=strings[c["api"][row]],
                 model=strings[c["model"][row]],
                 epoch_seconds=c["epoch_seconds"][row],

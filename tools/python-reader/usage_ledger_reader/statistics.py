@@ -6,7 +6,7 @@ packages/snapshots/README.md, "How to merge", "The fleet" and "Statistics snapsh
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from .gojson import go_string
@@ -34,7 +34,8 @@ def fill_total(input_tokens: int, output_tokens: int, reasoning: int, cached: in
 
 @dataclass(frozen=True)
 class Detail:
-    """One request detail, as merged (names trimmed, model never blank, total filled in)."""
+    """One request detail. Incoming ones are raw (names untrimmed, a total maybe 0, maybe Go's zero
+    time); stored ones are as merged (names trimmed, model never blank, total filled in)."""
 
     api: str
     model: str
@@ -52,7 +53,7 @@ class Detail:
     total_tokens: int
 
     def dedup_key(self) -> str:
-        """The seed's dedup key text."""
+        """The seed's dedup key text (of a detail as merged)."""
         return "|".join(
             [
                 self.api,
@@ -68,26 +69,6 @@ class Detail:
                 str(self.total_tokens),
             ]
         )
-
-
-@dataclass(frozen=True)
-class IncomingDetail:
-    """A detail before the merge: raw names, a total maybe 0, a timestamp maybe Go's zero time."""
-
-    api: str
-    model: str
-    epoch_seconds: int
-    nanos: int
-    offset_seconds: int
-    latency_ms: int
-    source: str
-    auth_index: str
-    failed: bool
-    input_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
-    cached_tokens: int
-    total_tokens: int
 
 
 def utc_now() -> tuple[int, int, int]:
@@ -143,33 +124,24 @@ class Statistics:
         """(total_requests, success_count, failure_count, total_tokens)."""
         return self.total_requests, self.success_count, self.failure_count, self.total_tokens
 
-    def merge(self, incoming: IncomingDetail | Detail) -> str:
+    def merge(self, incoming: Detail) -> str:
         """Merges one detail: ``added``, ``skipped`` (its dedup key is stored) or ``ignored`` (blank API)."""
         api = go_trim_space(incoming.api)
         if api == "":
             return "ignored"
-        model = go_trim_space(incoming.model) or "unknown"
         epoch_seconds, nanos, offset_seconds = incoming.epoch_seconds, incoming.nanos, incoming.offset_seconds
         if is_zero_time(epoch_seconds, nanos):
             epoch_seconds, nanos, offset_seconds = self._now()
-        total = fill_total(
-            incoming.input_tokens, incoming.output_tokens, incoming.reasoning_tokens, incoming.cached_tokens, incoming.total_tokens
-        )
-        detail = Detail(
+        detail = replace(
+            incoming,
             api=api,
-            model=model,
+            model=go_trim_space(incoming.model) or "unknown",
             epoch_seconds=epoch_seconds,
             nanos=nanos,
             offset_seconds=offset_seconds,
-            latency_ms=incoming.latency_ms,
-            source=incoming.source,
-            auth_index=incoming.auth_index,
-            failed=incoming.failed,
-            input_tokens=incoming.input_tokens,
-            output_tokens=incoming.output_tokens,
-            reasoning_tokens=incoming.reasoning_tokens,
-            cached_tokens=incoming.cached_tokens,
-            total_tokens=total,
+            total_tokens=fill_total(
+                incoming.input_tokens, incoming.output_tokens, incoming.reasoning_tokens, incoming.cached_tokens, incoming.total_tokens
+            ),
         )
         key = detail.dedup_key()
         if key in self._keys:
@@ -178,7 +150,7 @@ class Statistics:
         self._add(detail)
         return "added"
 
-    def merge_all(self, details: Iterable[IncomingDetail | Detail]) -> tuple[int, int]:
+    def merge_all(self, details: Iterable[Detail]) -> tuple[int, int]:
         """Merges details in order; (added, skipped)."""
         added = skipped = 0
         for detail in details:

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import schemas
 from .single_object import WireError, decode
-from .statistics import IncomingDetail, fill_total
+from .statistics import Detail, fill_total
 from .timestamps import is_zero_time, timestamp_problem
 
 # Every field of schemas/usage-record.avsc (nested ones by path) and what the statistics make of it
@@ -135,7 +135,7 @@ def log_timestamp(kafka_timestamp_ms: int, offset: int) -> tuple[int, int, int]:
     return ms // 1000, (ms % 1000) * 1_000_000 + offset % 1_000_000, 0
 
 
-def to_detail(record: dict[str, Any], kafka_timestamp_ms: int, offset: int) -> IncomingDetail:
+def to_detail(record: dict[str, Any], kafka_timestamp_ms: int, offset: int) -> Detail:
     """The one detail a record stands for (raises WireError when its filled-in total is not safe)."""
     timestamp = record["timestamp"]
     if timestamp is None or is_zero_time(timestamp["epoch_seconds"], timestamp["nanos"]):
@@ -146,7 +146,7 @@ def to_detail(record: dict[str, Any], kafka_timestamp_ms: int, offset: int) -> I
     total = fill_total(tokens["input"], tokens["output"], tokens["reasoning"], tokens["cached"], tokens["total"])
     if abs(total) > MAX_SAFE_INTEGER:
         raise WireError("STATS_INVALID_RECORD", f"the filled-in total {total} is not a safe integer")
-    return IncomingDetail(
+    return Detail(
         api=statistics_key(record),
         model=record["model"],
         epoch_seconds=epoch_seconds,

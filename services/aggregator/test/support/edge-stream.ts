@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { formatRfc3339Nano, statisticsKey } from "@usage-ledger/statistics";
+import { RequestStatistics, statisticsKey } from "@usage-ledger/statistics";
 import type { UsageRecord } from "@usage-ledger/statistics";
 import { createUsageRecordCodec, encodeUsageRecord } from "@usage-ledger/wire";
 import { createPartitionRouter } from "../../src/partitions/partition-routing";
@@ -123,33 +123,26 @@ export async function produceRaw(brokers: string[], topic: string, messages: rea
 
 /**
  * A `POST /usage/import` body (the seed's export) with the import corners; `existing` is a record
- * (with a timestamp, keyed by its API key) that it repeats: a duplicate the import skips.
+ * that it repeats (as the seed's snapshot shows it): a duplicate the import skips.
  */
 export function importBody(tag: string, existing: UsageRecord): unknown {
-  if (existing.timestamp === undefined) throw new Error("the repeated record needs a timestamp");
-  const tokens = (input: number, total: number): Record<string, number> => ({
-    input_tokens: input,
-    output_tokens: 0,
-    reasoning_tokens: 0,
-    cached_tokens: 0,
-    total_tokens: total,
-  });
   const detail = (timestamp: string, source: string, input: number, total: number, failed = false): Record<string, unknown> => ({
     timestamp,
     latency_ms: 12,
     source,
     auth_index: "1",
-    tokens: tokens(input, total),
+    tokens: { input_tokens: input, output_tokens: 0, reasoning_tokens: 0, cached_tokens: 0, total_tokens: total },
     failed,
   });
-  const e = existing;
-  const t = e.tokens;
+  const repeated = new RequestStatistics();
+  repeated.apply(existing);
   return {
     version: 1,
     exported_at: "2026-02-03T04:05:06Z",
     usage: {
       total_requests: 999,
       apis: {
+        ...repeated.snapshot().apis,
         [` sk-import-${tag} `]: {
           models: {
             "": { details: [detail("2026-01-10T10:00:00.123456789+05:30", `imp-${tag}`, 10, 0)] },
@@ -163,28 +156,6 @@ export function importBody(tag: string, existing: UsageRecord): unknown {
           },
         },
         "  ": { models: { m: { details: [detail("2026-01-10T10:00:03Z", `blank-${tag}`, 1, 0)] } } },
-        [e.apiKey]: {
-          models: {
-            [e.model]: {
-              details: [
-                {
-                  timestamp: formatRfc3339Nano(existing.timestamp),
-                  latency_ms: 0,
-                  source: e.source,
-                  auth_index: e.authIndex,
-                  tokens: {
-                    input_tokens: t.inputTokens,
-                    output_tokens: t.outputTokens,
-                    reasoning_tokens: t.reasoningTokens,
-                    cached_tokens: t.cachedTokens,
-                    total_tokens: t.totalTokens,
-                  },
-                  failed: e.failed || e.statusCode >= 400,
-                },
-              ],
-            },
-          },
-        },
       },
     },
   };

@@ -37,6 +37,8 @@ class KafkaSource:
                 # A start offset that no longer exists (retention) is an error, never a silent skip.
                 "auto.offset.reset": "error",
                 "client.id": "usage-ledger-python-reader",
+                # Above any chunk (a chunk fits the topic's max.message.bytes).
+                "max.partition.fetch.bytes": 8 * 1024 * 1024,
             }
         )
 

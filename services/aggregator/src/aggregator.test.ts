@@ -5,6 +5,7 @@ import pino from "pino";
 import { AGGREGATOR_ERROR_CODES, AggregatorError, createAggregator } from "./aggregator";
 import type { AggregatorOptions } from "./aggregator";
 import { DLQ_HEADERS } from "./ingest/dead-letter";
+import { COST_METRIC } from "./insights/web-dashboard";
 import { METRIC_NAMES } from "./metrics";
 
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
@@ -64,7 +65,7 @@ describe("services/aggregator/README.md", () => {
 
   it("documents exactly the metrics and the dead-letter headers", () => {
     const metrics = [...readme.matchAll(/^\| `(usage_ledger_[a-z_]+)` \|/gm)].map((match) => match[1]);
-    expect(metrics.sort()).toEqual([...METRIC_NAMES].sort());
+    expect(metrics.sort()).toEqual([...METRIC_NAMES, COST_METRIC].sort());
     const headers = [...readme.matchAll(/^\| `(dlq\.[a-z.]+)` \|/gm)].map((match) => match[1]);
     expect(headers.sort()).toEqual(Object.values(DLQ_HEADERS).sort());
   });

@@ -6,3 +6,5 @@ export { DLQ_HEADERS } from "./ingest/dead-letter";
 export { ensureRecordTopics } from "./topics";
 export { createPartitionRouter } from "./partitions/partition-routing";
 export { kafkaLogCreator, kafkaLogLevelFor } from "./logging";
+export { buildApp } from "./http/app";
+export { createWebDashboard } from "./insights/web-dashboard";

@@ -8,8 +8,9 @@ import type { FastifyInstance } from "fastify";
  * routing and authentication, as CLIProxyAPI's middleware aborts it. The management key travels in
  * a header (never a cookie), so no credentials are allowed and `*` is the origin.
  *
- * Browsers do not let the wildcard `Access-Control-Allow-Headers: *` cover `Authorization`, so a
- * preflight gets back the very headers it asks for (any header, `Authorization` included).
+ * The Fetch standard does not let the wildcard `Access-Control-Allow-Headers: *` cover
+ * `Authorization` (Firefox and Safari hold to it; Chromium only warns), so a preflight gets back the
+ * very headers it asks for: any header, `Authorization` included, in every browser.
  */
 const CORS_HEADERS = {
   allowOrigin: "*",

@@ -6,7 +6,8 @@ import { HOUR_MS, MINUTE_MS, QUARTER_HOUR_MS, rangeStartHour } from "./time-rang
 import type { RangeName } from "./time-range";
 import { CELL, CELL_WIDTH, emptyCell, fillContribution, newContribution } from "./usage-cells";
 import type { CellTable } from "./usage-cells";
-import { QUARTERS_KEPT, UsageInsights } from "./usage-insights";
+import { QUARTERS_KEPT } from "./usage-insights";
+import type { UsageInsights } from "./usage-insights";
 
 /**
  * The dashboard's read-only views (the bodies of the `/v0/management/ledger/v1/*` endpoints, see
@@ -303,8 +304,8 @@ export function tablesView(insights: UsageInsights, prices: PriceTable, range: R
   const apiCells = new Map<number, { cell: Float64Array; cost: number; models: Array<UsageRow & { model: string }> }>();
   const modelCells = new Map<number, { cell: Float64Array; cost: number }>();
   for (const [pair, cell] of pairs) {
-    const api = UsageInsights.apiOfPair(pair);
-    const model = UsageInsights.modelOfPair(pair);
+    const api = insights.pairApi[pair]!;
+    const model = insights.pairModel[pair]!;
     const price = byId[model];
     const cost = price === undefined ? 0 : cellCost(cell, price);
     let apiEntry = apiCells.get(api);

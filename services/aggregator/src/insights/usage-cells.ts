@@ -122,13 +122,18 @@ export class CellTable {
 export class BucketedCells {
   private readonly buckets = new Map<number, CellTable>();
 
-  /** Adds to the cell of `key` in `bucket`. */
+  private lastBucket = Number.NaN;
+  private lastTable: CellTable | undefined;
+
+  /** Adds to the cell of `key` in `bucket` (details come mostly in time order: the last bucket is kept at hand). */
   add(bucket: number, key: number, contribution: Contribution): void {
-    let table = this.buckets.get(bucket);
+    let table = bucket === this.lastBucket ? this.lastTable : this.buckets.get(bucket);
     if (table === undefined) {
       table = new CellTable();
       this.buckets.set(bucket, table);
     }
+    this.lastBucket = bucket;
+    this.lastTable = table;
     table.add(key, contribution);
   }
 
@@ -145,6 +150,8 @@ export class BucketedCells {
   /** Drops every bucket before `before`. */
   dropBefore(before: number): void {
     for (const bucket of this.buckets.keys()) if (bucket < before) this.buckets.delete(bucket);
+    this.lastBucket = Number.NaN;
+    this.lastTable = undefined;
   }
 
   /** The earliest and latest bucket held, or undefined when empty. */

@@ -26,9 +26,6 @@ export const QUARTERS_KEPT = 7 * 96;
 /** Latest requests kept for the recent-requests table. */
 const RECENT_CAPACITY = 2_000;
 
-/** Models per API name in a pair key (an API id times this, plus the model id). */
-const MODEL_SPACE = 1 << 21;
-
 /** A credential: the upstream account (`source`) and its `auth_index`. */
 export interface Credential {
   readonly source: string;
@@ -74,7 +71,7 @@ export class UsageInsights {
   readonly modelAll = new CellTable();
   readonly modelHours = new BucketedCells();
   readonly modelMinutes = new BucketedCells();
-  /** Keyed by {@link pairKey}. */
+  /** Keyed by (API, model) pair id ({@link pairApi}, {@link pairModel}). */
   readonly pairAll = new CellTable();
   readonly pairHours = new BucketedCells();
   readonly credentialAll = new CellTable();
@@ -95,19 +92,23 @@ export class UsageInsights {
     return this.ingestedCount;
   }
 
-  /** The (API, model) pair key of two ids. */
-  static pairKey(api: number, model: number): number {
-    return api * MODEL_SPACE + model;
-  }
+  /** The API id of each (API, model) pair id. */
+  readonly pairApi: number[] = [];
+  /** The model id of each (API, model) pair id. */
+  readonly pairModel: number[] = [];
+  private readonly pairIds = new Map<string, number>();
 
-  /** The API id of a pair key. */
-  static apiOfPair(key: number): number {
-    return Math.floor(key / MODEL_SPACE);
-  }
-
-  /** The model id of a pair key. */
-  static modelOfPair(key: number): number {
-    return key % MODEL_SPACE;
+  /** The id of an (API, model) pair (small integers keep the cell maps fast). */
+  private pairId(api: number, model: number): number {
+    const key = `${api}:${model}`;
+    let id = this.pairIds.get(key);
+    if (id === undefined) {
+      id = this.pairApi.length;
+      this.pairApi.push(api);
+      this.pairModel.push(model);
+      this.pairIds.set(key, id);
+    }
+    return id;
   }
 
   private credentialId(source: string, authIndex: string): number {
@@ -133,6 +134,10 @@ export class UsageInsights {
     const apiOf = new Int32Array(strings.length).fill(-1);
     const modelOf = new Int32Array(strings.length).fill(-1);
     const credentialOf = new Map<number, number>();
+    const pairOf = new Map<number, number>();
+    // Only the newest `capacity` rows of the batch can enter the recent requests: find the oldest
+    // time that can (a selection, O(rows)) instead of offering every row to the heap.
+    const recentFloor = newestFloor(columns, this.recent.capacity);
     const contribution = newContribution();
     const figures = {
       failed: false,
@@ -169,7 +174,12 @@ export class UsageInsights {
 
       const epochSeconds = columns.epochSeconds[row]!;
       const hour = Math.floor(epochSeconds / 3600);
-      const pair = UsageInsights.pairKey(api, model);
+      const pairLocal = apiLocal * strings.length + modelLocal;
+      let pair = pairOf.get(pairLocal);
+      if (pair === undefined) {
+        pair = this.pairId(api, model);
+        pairOf.set(pairLocal, pair);
+      }
       this.modelAll.add(model, contribution);
       this.modelHours.add(hour, model, contribution);
       this.pairAll.add(pair, contribution);
@@ -190,7 +200,7 @@ export class UsageInsights {
         block[figures.failed ? 1 : 0] += 1;
       }
       const nanos = columns.nanos[row]!;
-      if (this.recent.wouldKeep(epochSeconds, nanos)) {
+      if (epochSeconds >= recentFloor && this.recent.wouldKeep(epochSeconds, nanos)) {
         this.recent.offer({
           epochSeconds,
           nanos,
@@ -223,4 +233,35 @@ export class UsageInsights {
     const firstQuarter = Math.floor(nowMs / 900_000) - QUARTERS_KEPT + 1;
     for (const quarter of this.health.keys()) if (quarter < firstQuarter) this.health.delete(quarter);
   }
+}
+
+/** The whole second at or below which the `keep` newest rows of a batch lie (−∞ when it has no more rows than that). */
+function newestFloor(columns: DetailColumns, keep: number): number {
+  const count = columns.count;
+  if (count <= keep) return Number.NEGATIVE_INFINITY;
+  const seconds = columns.epochSeconds.slice(0, count);
+  // Quickselect for the keep-th largest.
+  const target = count - keep;
+  let low = 0;
+  let high = count - 1;
+  while (low < high) {
+    const pivot = seconds[(low + high) >> 1]!;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (seconds[i]! < pivot) i++;
+      while (seconds[j]! > pivot) j--;
+      if (i <= j) {
+        const swap = seconds[i]!;
+        seconds[i] = seconds[j]!;
+        seconds[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) high = j;
+    else if (target >= i) low = i;
+    else break;
+  }
+  return seconds[target]!;
 }

@@ -173,6 +173,8 @@ function showDashboard(api: Api): void {
           on: {
             click: () => {
               range = name;
+              // Each range starts with its own buckets: hours for 7h and 24h, days for 7 days and all.
+              trends.granularity = undefined;
               localStorage.setItem("usage-ledger.range", name);
               drawRange();
               void refresh();

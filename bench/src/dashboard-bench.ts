@@ -139,10 +139,9 @@ export async function benchDashboard(quick: boolean): Promise<void> {
     const transferred: number[] = [];
     for (let run = 0; run < RUNS + 1; run++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      await context.addInitScript((key) => {
-        sessionStorage.setItem("usage-ledger.management-key", key);
-        localStorage.setItem("usage-ledger.range", "all");
-      }, KEY);
+      await context.addInitScript({
+        content: `sessionStorage.setItem("usage-ledger.management-key", ${JSON.stringify(KEY)}); localStorage.setItem("usage-ledger.range", "all");`,
+      });
       const page = await context.newPage();
       let largest = 0;
       let bytes = 0;
@@ -159,7 +158,7 @@ export async function benchDashboard(quick: boolean): Promise<void> {
       });
       await page.goto(`${base}/`);
       const shownAt = await page.waitForFunction(
-        () => (document.querySelector("[data-testid=card-requests]")?.getAttribute("data-value") ? performance.now() : 0),
+        `document.querySelector("[data-testid=card-requests]")?.getAttribute("data-value") ? performance.now() : 0`,
         undefined,
         { timeout: 60_000, polling: "raf" },
       );

@@ -8,5 +8,6 @@ export { createMonotonicClock, fromEpochNanos, processClock, toEpochNanos } from
 export type { MonotonicClockOptions } from "./clock";
 /** Re-exported from the statistics core: the key messages are partitioned by. */
 export { statisticsKey } from "@usage-ledger/statistics";
-export { kafkaLogCreator, silentLogger } from "./logger";
+/** Re-exported from the Kafka contract: the one kafkajs log creator, for callers that build their own `kafka` client. */
+export { kafkaLogCreator, silentLogger } from "@usage-ledger/kafka-contract";
 export type { PublisherLogger } from "./logger";

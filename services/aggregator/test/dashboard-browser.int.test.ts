@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { FastifyInstance } from "fastify";
 import { repositoryRoot } from "@usage-ledger/kafka-broker";
@@ -99,6 +99,13 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
     browser = await launchChromium();
   });
 
+  /** The given attributes of every element matching `selector`, in document order (read in the page). */
+  async function attributes(page: Page, selector: string, names: readonly string[]): Promise<string[][]> {
+    return page.evaluate<string[][]>(
+      `[...document.querySelectorAll(${JSON.stringify(selector)})].map((element) => ${JSON.stringify(names)}.map((name) => element.getAttribute(name) ?? ""))`,
+    );
+  }
+
   async function signIn(page: Page, url: string): Promise<void> {
     await page.goto(url);
     await page.fill("[data-testid=key-input]", KEY);
@@ -108,16 +115,9 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
 
   /** Waits until the requests card shows `count` (the page refreshed after a click), then reads every card. */
   async function cards(page: Page, count: number): Promise<Record<string, number>> {
-    await page.waitForFunction(
-      (expected) => document.querySelector("[data-testid=card-requests]")?.getAttribute("data-value") === expected,
-      String(count),
-      {
-        timeout: 30_000,
-      },
-    );
-    return page.$$eval("[data-testid^=card-][data-value]", (elements) =>
-      Object.fromEntries(elements.map((element) => [element.getAttribute("data-testid")!, Number(element.getAttribute("data-value"))])),
-    );
+    await page.waitForSelector(`[data-testid=card-requests][data-value="${count}"]`, { timeout: 30_000 });
+    const shown = await attributes(page, "[data-testid^=card-][data-value]", ["data-testid", "data-value"]);
+    return Object.fromEntries(shown.map(([id, value]) => [id ?? "", Number(value)] as const));
   }
 
   function expectCards(shown: Record<string, number>, inRange: readonly ReferenceDetail[], prices: ReadonlyMap<string, ModelPrice>): void {
@@ -142,9 +142,8 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
   }
 
   async function legend(page: Page, chart: string): Promise<Record<string, number>> {
-    return page.$$eval(`[data-testid=chart-${chart}] [data-testid=legend-item]`, (items) =>
-      Object.fromEntries(items.map((item) => [item.getAttribute("data-label")!, Number(item.getAttribute("data-total"))])),
-    );
+    const items = await attributes(page, `[data-testid=chart-${chart}] [data-testid=legend-item]`, ["data-label", "data-total"]);
+    return Object.fromEntries(items.map(([label, total]) => [label ?? "", Number(total)] as const));
   }
 
   it("refuses a wrong key, then shows every card, chart and table with the numbers of the known stream; the range switch changes them", async () => {
@@ -152,9 +151,9 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
     await page.goto(served!.url);
     await page.fill("[data-testid=key-input]", "not-the-key");
     await page.click("[data-testid=login]");
-    await page.waitForFunction(() => (document.querySelector("[data-testid=login-error]")?.textContent ?? "") !== "");
+    await page.waitForSelector("[data-testid=login-error]:not(:empty)");
     expect(await page.textContent("[data-testid=login-error]")).toContain("invalid management key");
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
 
     await page.fill("[data-testid=key-input]", KEY);
     await page.click("[data-testid=login]");
@@ -165,11 +164,7 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
 
       const totals = referenceTotals(inRange, defaults);
       const perModel = referenceGroups(inRange, (detail) => detail.model, defaults);
-      await page.waitForFunction(
-        (expected) =>
-          document.querySelector("[data-testid=chart-requests] [data-label='all models']")?.getAttribute("data-total") === expected,
-        String(totals.requests),
-      );
+      await page.waitForSelector(`[data-testid=chart-requests] [data-label="all models"][data-total="${totals.requests}"]`);
       const requestsLegend = await legend(page, "requests");
       expect(requestsLegend["all models"]).toBe(totals.requests);
       for (const [model, total] of Object.entries(requestsLegend))
@@ -185,12 +180,12 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
       });
       expect((await legend(page, "cost")).cost).toBeCloseTo(totals.cost, 9);
 
-      const apiRows = await page.$$eval("[data-testid=api-row]", (rows) =>
-        rows.map((row) => [row.getAttribute("data-key")!, Number(row.querySelectorAll("td")[1]?.getAttribute("data-value"))] as const),
-      );
+      const apiKeys = await attributes(page, "[data-testid=api-row]", ["data-key"]);
+      const apiRequests = await attributes(page, "[data-testid=api-row] td:nth-child(2)", ["data-value"]);
+      const apiRows = apiKeys.map(([api], index) => [api, Number(apiRequests[index]?.[0])] as const);
       const perApi = referenceGroups(inRange, (detail) => detail.api, defaults);
       expect(new Map(apiRows)).toEqual(new Map([...perApi].map(([api, t]) => [api, t.requests])));
-      const credentialRows = await page.$$eval("[data-testid=credential-row]", (rows) => rows.map((row) => row.getAttribute("data-key")!));
+      const credentialRows = (await attributes(page, "[data-testid=credential-row]", ["data-key"])).map(([key]) => key);
       expect(credentialRows.sort()).toEqual([...referenceGroups(inRange, (d) => `${d.source}|${d.authIndex}`, defaults).keys()].sort());
       const matching = Number(await page.getAttribute("[data-testid=requests-table]", "data-matching"));
       // The table holds the newest 2,000 requests by timestamp; the range's are the newest ones.
@@ -199,15 +194,8 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
     }
 
     // The health grid: the last 7 days of 15-minute blocks.
-    const blocks = await page.$$eval("[data-testid=health-grid] [data-state]", (elements) =>
-      elements.map(
-        (element) =>
-          [
-            Number(element.getAttribute("data-success")),
-            Number(element.getAttribute("data-failure")),
-            element.getAttribute("data-state"),
-          ] as const,
-      ),
+    const blocks = (await attributes(page, "[data-testid=health-grid] [data-state]", ["data-success", "data-failure", "data-state"])).map(
+      ([success, failure, state]) => [Number(success), Number(failure), state] as const,
     );
     expect(blocks).toHaveLength(672);
     const gridStart = Math.floor(Date.now() / 900_000) * 900_000 - 671 * 900_000;
@@ -244,14 +232,13 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
     await unpriced.locator("input[data-field=input]").fill("0.7");
     await unpriced.locator("input[data-field=output]").fill("2.8");
     await page.click("[data-testid=save-prices]");
-    await page.waitForFunction(() => (document.querySelector("[data-testid=prices-status]")?.textContent ?? "").startsWith("Saved 2"));
+    await page.locator("[data-testid=prices-status]", { hasText: /^Saved 2 / }).waitFor();
     const edited = new Map(defaults);
     edited.set("gpt-5", { input: 3, output: 30, cachedInput: 0.5, reasoning: undefined });
     edited.set("qwen3-coder-plus", { input: 0.7, output: 2.8, cachedInput: 0.7, reasoning: undefined });
     const expectedCost = referenceTotals(all, edited).cost;
     await page.waitForFunction(
-      (cost) => Math.abs(Number(document.querySelector("[data-testid=card-cost]")?.getAttribute("data-value")) - cost) < 1e-6,
-      expectedCost,
+      `Math.abs(Number(document.querySelector("[data-testid=card-cost]")?.getAttribute("data-value")) - ${expectedCost}) < 1e-6`,
     );
     expect(Number(await page.getAttribute("[data-testid=card-cost-unpriced]", "data-value"))).toBe(0);
     await page.close();
@@ -285,7 +272,7 @@ describe("the web dashboard in Chromium (issue 17, acceptance 1 and 3)", () => {
         await page.click("[data-testid=range-7d]");
         await cards(page, referenceSince(all, referenceRangeStart("7d", Date.now())).length);
         await page.waitForSelector("[data-testid=chart-cost] canvas");
-        expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe(scheme);
+        expect(await page.evaluate("document.documentElement.dataset.theme")).toBe(scheme);
         const path = join(SCREENSHOTS, `dashboard-${scheme}-${device}.png`);
         await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height } });
         expect(statSync(path).size).toBeGreaterThan(20_000);

@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { Server } from "node:http";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import type { FastifyInstance } from "fastify";
 import { uniqueName } from "@usage-ledger/kafka-broker/testing";
@@ -124,8 +124,8 @@ describe("the old Management Center from another origin (issue 17, acceptance 4)
   it("a page on another origin logs in, reads the usage and imports with the key, and is refused without it", async () => {
     const tab = await browser!.newPage();
     await tab.goto(pageUrl);
-    await tab.waitForFunction(() => (window as unknown as { results?: unknown }).results !== undefined, undefined, { timeout: 60_000 });
-    const results = await tab.evaluate(() => (window as unknown as { results: Record<string, CallResult | string> }).results);
+    await tab.waitForFunction("window.results !== undefined", undefined, { timeout: 60_000 });
+    const results = await tab.evaluate<Record<string, CallResult | string>>("window.results");
     const result = (name: string): CallResult => results[name] as CallResult;
 
     expect(result("configWithoutKey")).toMatchObject({ status: 401, body: { error: "missing management key" } });

@@ -4,7 +4,7 @@ import type { ModelPrice, PriceTable } from "../prices/price-table";
 import type { RecentEntry } from "./recent-requests";
 import { HOUR_MS, MINUTE_MS, QUARTER_HOUR_MS, rangeStartHour } from "./time-range";
 import type { RangeName } from "./time-range";
-import { CELL, CELL_WIDTH, emptyCell, fillContribution, newContribution } from "./usage-cells";
+import { CELL, CELL_WIDTH, denseCells, emptyCell, fillContribution, newContribution } from "./usage-cells";
 import type { CellTable } from "./usage-cells";
 import { QUARTERS_KEPT } from "./usage-insights";
 import type { UsageInsights } from "./usage-insights";
@@ -58,12 +58,21 @@ function pricesById(insights: UsageInsights, prices: PriceTable): Array<ModelPri
   return insights.models.names.map((name) => prices.models.get(name));
 }
 
+/** Sums the tables into cells by key (dense: keys are small ids below `keys`). */
+function sumTables(tables: Iterable<CellTable>, keys: number): Map<number, Float64Array> {
+  const sums = new Float64Array(keys * CELL_WIDTH);
+  for (const table of tables) table.addToDense(sums);
+  return new Map(denseCells(sums));
+}
+
+function* tablesOf(buckets: IterableIterator<[number, CellTable]>): IterableIterator<CellTable> {
+  for (const [, table] of buckets) yield table;
+}
+
 /** Per-model cells of a range (all time when unbounded). */
 function modelCellsOf(insights: UsageInsights, startHour: number | undefined): Map<number, Float64Array> {
-  const cells = new Map<number, Float64Array>();
-  if (startHour === undefined) insights.modelAll.addInto(cells);
-  else for (const [, table] of insights.modelHours.bucketsFrom(startHour)) table.addInto(cells);
-  return cells;
+  const tables = startHour === undefined ? [insights.modelAll] : tablesOf(insights.modelHours.bucketsFrom(startHour));
+  return sumTables(tables, insights.models.names.length);
 }
 
 function costOf(cells: Map<number, Float64Array>, keyToModel: (key: number) => number, prices: Array<ModelPrice | undefined>): number {
@@ -291,15 +300,14 @@ export function tablesView(insights: UsageInsights, prices: PriceTable, range: R
   insights.prune(nowMs);
   const byId = pricesById(insights, prices);
   const startHour = rangeStartHour(range, nowMs);
-  const pairs = new Map<number, Float64Array>();
-  const credentials = new Map<number, Float64Array>();
-  if (startHour === undefined) {
-    insights.pairAll.addInto(pairs);
-    insights.credentialAll.addInto(credentials);
-  } else {
-    for (const [, table] of insights.pairHours.bucketsFrom(startHour)) table.addInto(pairs);
-    for (const [, table] of insights.credentialHours.bucketsFrom(startHour)) table.addInto(credentials);
-  }
+  const pairs = sumTables(
+    startHour === undefined ? [insights.pairAll] : tablesOf(insights.pairHours.bucketsFrom(startHour)),
+    insights.pairApi.length,
+  );
+  const credentials = sumTables(
+    startHour === undefined ? [insights.credentialAll] : tablesOf(insights.credentialHours.bucketsFrom(startHour)),
+    insights.credentials.length,
+  );
 
   const apiCells = new Map<number, { cell: Float64Array; cost: number; models: Array<UsageRow & { model: string }> }>();
   const modelCells = new Map<number, { cell: Float64Array; cost: number }>();

@@ -1,6 +1,6 @@
 import { Kafka } from "kafkajs";
 import type { Logger } from "pino";
-import { kafkaLogCreator, kafkaLogLevelFor } from "../logging";
+import { kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/kafka-contract";
 import { DEFAULT_PRICES_FILE, loadPriceFile } from "../prices/price-book";
 import { startPriceStore } from "../prices/price-store";
 import { createWebDashboard } from "./web-dashboard";

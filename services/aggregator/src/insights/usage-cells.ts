@@ -64,6 +64,8 @@ export class CellTable {
   private readonly offsets = new Map<number, number>();
   private data = new Float64Array(CELL_WIDTH * 8);
   private used = 0;
+  /** The key of each cell, by slot (offset / CELL_WIDTH): sums walk typed arrays, not the Map. */
+  private slotKeys = new Int32Array(8);
 
   /** Adds `contribution` to the cell of `key` (created at zero when missing). */
   add(key: number, contribution: Contribution): void {
@@ -75,7 +77,11 @@ export class CellTable {
         const grown = new Float64Array(this.data.length * 2);
         grown.set(this.data);
         this.data = grown;
+        const keys = new Int32Array(this.slotKeys.length * 2);
+        keys.set(this.slotKeys);
+        this.slotKeys = keys;
       }
+      this.slotKeys[offset / CELL_WIDTH] = key;
       this.offsets.set(key, offset);
     }
     const data = this.data;
@@ -92,6 +98,21 @@ export class CellTable {
         into.set(target, sum);
       }
       for (let field = 0; field < CELL_WIDTH; field++) sum[field]! += this.data[offset + field]!;
+    }
+  }
+
+  /**
+   * Adds every cell into `sums`, a dense array of cells indexed by key (`key × CELL_WIDTH`), which
+   * must be long enough for the largest key: the fast way to sum many tables over small keys.
+   */
+  addToDense(sums: Float64Array): void {
+    const data = this.data;
+    const keys = this.slotKeys;
+    const slots = this.used / CELL_WIDTH;
+    for (let slot = 0; slot < slots; slot++) {
+      const base = keys[slot]! * CELL_WIDTH;
+      const offset = slot * CELL_WIDTH;
+      for (let field = 0; field < CELL_WIDTH; field++) sums[base + field]! += data[offset + field]!;
     }
   }
 
@@ -169,4 +190,11 @@ export class BucketedCells {
 /** A zeroed cell. */
 export function emptyCell(): Float64Array {
   return new Float64Array(CELL_WIDTH);
+}
+
+/** The cells of `sums` (dense, by key; see {@link CellTable.addToDense}) that counted a request. */
+export function* denseCells(sums: Float64Array): IterableIterator<[key: number, cell: Float64Array]> {
+  for (let base = 0, key = 0; base < sums.length; base += CELL_WIDTH, key++) {
+    if (sums[base + CELL.requests]! > 0) yield [key, sums.subarray(base, base + CELL_WIDTH)];
+  }
 }

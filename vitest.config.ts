@@ -17,7 +17,10 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["packages/*/test/**/*.int.test.ts", "services/*/test/**/*.int.test.ts", "infra/**/*.int.test.ts"],
-          globalSetup: ["./packages/kafka-broker/src/vitest-global-setup.ts"],
+          globalSetup: [
+            "./packages/kafka-broker/src/vitest-global-setup.ts",
+            "./services/aggregator/test/support/chromium-global-setup.ts",
+          ],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           // 2 cores and one broker: two test files at a time keep the broker responsive.

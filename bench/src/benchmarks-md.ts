@@ -163,9 +163,30 @@ function renderGenerated(input: BenchmarksMdInput): string {
     "",
     ...otherBench("statistics", "pnpm bench:statistics"),
     ...otherBench("wire", "pnpm bench:wire"),
+    ...otherBench("dashboard", "pnpm bench:dashboard"),
     END,
   ];
   return lines.join("\n");
+}
+
+/**
+ * Rewrites one in-process benchmark's section of BENCHMARKS.md from its results file (after `pnpm
+ * bench:<name>` alone), leaving the rest of the file as it is.
+ */
+export function replaceOtherBench(name: string, command: string, path: string = join(resultsDir, "..", "..", "BENCHMARKS.md")): void {
+  const text = readFileSync(path, "utf8");
+  const heading = `### \`${command}\``;
+  const section = otherBench(name, command).join("\n");
+  const start = text.indexOf(heading);
+  if (start < 0) {
+    const end = text.indexOf(END);
+    writeFileSync(path, `${text.slice(0, end)}${section}\n${text.slice(end)}`);
+    return;
+  }
+  const nextHeading = text.indexOf("\n### ", start + heading.length);
+  const endMarker = text.indexOf(END, start);
+  const stop = [nextHeading >= 0 ? nextHeading + 1 : -1, endMarker].filter((at) => at >= 0).reduce((a, b) => Math.min(a, b));
+  writeFileSync(path, `${text.slice(0, start)}${section}\n${text.slice(stop)}`);
 }
 
 /** Writes BENCHMARKS.md: the generated part replaced, anything after it kept. */

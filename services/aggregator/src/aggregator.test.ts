@@ -6,6 +6,7 @@ import { AGGREGATOR_ERROR_CODES, AggregatorError, createAggregator } from "./agg
 import type { AggregatorOptions } from "./aggregator";
 import type { Producer, ProducerRecord } from "kafkajs";
 import { DeadLetterSink } from "./ingest/dead-letter";
+import { COST_METRIC } from "./insights/web-dashboard";
 import { METRIC_NAMES } from "./metrics";
 
 const readme = readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
@@ -65,7 +66,7 @@ describe("services/aggregator/README.md", () => {
 
   it("documents exactly the metrics and the dead-letter headers the aggregator writes", async () => {
     const metrics = [...readme.matchAll(/^\| `(usage_ledger_[a-z_]+)` \|/gm)].map((match) => match[1]);
-    expect(metrics.sort()).toEqual([...METRIC_NAMES].sort());
+    expect(metrics.sort()).toEqual([...METRIC_NAMES, COST_METRIC].sort());
     const sent: ProducerRecord[] = [];
     const producer = { send: async (record: ProducerRecord) => sent.push(record) } as unknown as Producer;
     const sink = new DeadLetterSink({ producer: () => producer, dlqTopic: "d", sourceTopic: "s" });

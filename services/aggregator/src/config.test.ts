@@ -41,6 +41,7 @@ describe("loadConfig", () => {
       logFile: "/tmp/ledger-demo.log",
       demo: { enabled: true, nodes: 4, ratePerSecond: 200, resendRate: 0.02, seed: 42 },
       statusIntervalMs: 2000,
+      prices: { file: undefined, topic: "usage.prices" },
     });
   });
 
@@ -70,6 +71,8 @@ describe("loadConfig", () => {
       LEDGER_DEMO_RESEND_RATE: "0.5",
       LEDGER_DEMO_SEED: "7",
       LEDGER_STATUS_INTERVAL_MS: "250",
+      LEDGER_PRICES_FILE: "/etc/ledger/prices.json",
+      LEDGER_PRICES_TOPIC: "p",
     });
     expect(config).toEqual({
       kafkaBrokers: ["k1:9092", "k2:9093"],
@@ -86,6 +89,7 @@ describe("loadConfig", () => {
       logFile: "/var/log/ledger.log",
       demo: { enabled: false, nodes: 9, ratePerSecond: 12.5, resendRate: 0.5, seed: 7 },
       statusIntervalMs: 250,
+      prices: { file: "/etc/ledger/prices.json", topic: "p" },
     });
   });
 

@@ -68,6 +68,8 @@ export interface LedgerConfig {
   };
   /** How often the terminal status line is refreshed. */
   readonly statusIntervalMs: number;
+  /** The price file (undefined = the shipped default table) and the compacted topic of the fleet's edited prices. */
+  readonly prices: { readonly file: string | undefined; readonly topic: string };
 }
 
 /** What the caller of {@link loadConfig} supplies. */
@@ -268,6 +270,20 @@ export const SETTINGS = {
     defaultText: "`2000`",
     doc: "Refresh period of the terminal status line (ms, >= 100).",
   },
+  pricesFile: {
+    env: "LEDGER_PRICES_FILE",
+    flag: "prices-file",
+    kind: "string",
+    defaultText: "`services/aggregator/prices/default-prices.json`",
+    doc: "Price table (JSON, USD per 1M tokens per model; see the web dashboard section) in force until prices are edited on the dashboard.",
+  },
+  pricesTopic: {
+    env: "LEDGER_PRICES_TOPIC",
+    flag: "prices-topic",
+    kind: "string",
+    defaultText: "`usage.prices`",
+    doc: "Compacted topic holding the fleet's edited price table (every instance follows it).",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -343,6 +359,8 @@ const schema = z.object({
   demoResendRate: decimal({ min: 0, max: 1 }),
   demoSeed: integer(0, 2 ** 32 - 1).optional(),
   statusIntervalMs: integer(100, MAX_INT),
+  pricesFile: name.optional(),
+  pricesTopic: topicName,
 });
 
 const DEFAULTS: Partial<Record<SettingName, string>> = {
@@ -365,6 +383,7 @@ const DEFAULTS: Partial<Record<SettingName, string>> = {
   demoRate: "200",
   demoResendRate: "0.02",
   statusIntervalMs: "2000",
+  pricesTopic: "usage.prices",
 };
 
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -468,6 +487,7 @@ export function loadConfig(options: LoadConfigOptions): LoadConfigResult {
       seed: value.demoSeed ?? options.defaults.demoSeed,
     },
     statusIntervalMs: value.statusIntervalMs,
+    prices: { file: value.pricesFile, topic: value.pricesTopic },
   };
   return { kind: "config", config: deepFreeze(config) };
 }

@@ -4,3 +4,5 @@ export type { AggregatorEvent, RestoreReport } from "./partitions/partition-stat
 export type { SnapshotFaults } from "./recovery/snapshot-scheduler";
 export { ensureRecordTopics } from "./topics";
 export { createPartitionRouter } from "./partitions/partition-routing";
+export { buildApp } from "./http/app";
+export { createWebDashboard } from "./insights/web-dashboard";

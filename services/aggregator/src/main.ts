@@ -18,6 +18,8 @@ import { startDashboard } from "./dashboard";
 import type { Dashboard } from "./dashboard";
 import { buildApp } from "./http/app";
 import type { BuildInfo } from "./http/app";
+import { startWebDashboard } from "./insights/start-web-dashboard";
+import type { StartedWebDashboard } from "./insights/start-web-dashboard";
 
 /*
  * The main command (`pnpm start`): Kafka (KAFKA_BROKERS, else a local broker), the aggregator, the
@@ -33,20 +35,28 @@ const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** When this process started: the build time when there is no git checkout (the page is built at start). */
+const STARTED_AT = new Date();
+
+function git(args: string[]): string {
+  try {
+    return execFileSync("git", args, { cwd: repositoryRoot, encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return ""; // not a git checkout
+  }
+}
+
 function buildInfo(): BuildInfo {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
-  let commit = "none";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
-      cwd: repositoryRoot,
-      encoding: "utf8",
-      timeout: 2000,
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-  } catch {
-    // not a git checkout: CLIProxyAPI's default
-  }
-  return { version: pkg.version ?? "dev", commit: commit === "" ? "none" : commit, buildDate: "unknown" };
+  const commit = git(["rev-parse", "--short", "HEAD"]);
+  // X-CPA-BUILD-DATE: the commit's time (the code that runs), else the start (when the dashboard was built).
+  const committedAt = Number(git(["log", "-1", "--format=%ct"]));
+  const built = Number.isSafeInteger(committedAt) && committedAt > 0 ? new Date(committedAt * 1000) : STARTED_AT;
+  return {
+    version: pkg.version ?? "dev",
+    commit: commit === "" ? "none" : commit,
+    buildDate: built.toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
 }
 
 function createLogger(config: LedgerConfig): Logger {
@@ -69,6 +79,7 @@ interface Running {
   app?: FastifyInstance;
   fleet?: FleetHandle;
   dashboard?: Dashboard;
+  web?: StartedWebDashboard;
 }
 
 async function shutdown(running: Running, logger: Logger): Promise<boolean> {
@@ -92,6 +103,8 @@ async function shutdown(running: Running, logger: Logger): Promise<boolean> {
   }
   const app = running.app;
   if (app !== undefined) await step("HTTP server", () => app.close());
+  const web = running.web;
+  if (web !== undefined) await step("web dashboard", () => web.stop());
   const aggregator = running.aggregator;
   if (aggregator !== undefined) {
     await step("aggregator", async () => {
@@ -185,6 +198,16 @@ async function main(): Promise<number> {
     await aggregator.start();
     if (stopping !== undefined) return await park();
 
+    running.web = await startWebDashboard({
+      brokers,
+      clientId: config.clientId,
+      pricesFile: config.prices.file,
+      pricesTopic: config.prices.topic,
+      aggregator,
+      logger: logger.child({ component: "web-dashboard" }),
+    });
+    if (stopping !== undefined) return await park();
+
     const generated = config.managementKey === undefined;
     const managementKey = config.managementKey ?? randomBytes(18).toString("base64url");
     const app = await buildApp({
@@ -196,6 +219,7 @@ async function main(): Promise<number> {
         build: buildInfo(),
       },
       logger: logger.child({ component: "http" }),
+      dashboard: running.web.dashboard,
     });
     running.app = app;
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -206,6 +230,7 @@ async function main(): Promise<number> {
     say(`usage-ledger API: ${url}`);
     say(`management key: ${managementKey}${generated ? " (generated for this run; set LEDGER_MANAGEMENT_KEY to choose one)" : ""}`);
     say(`try: curl -H "Authorization: Bearer ${managementKey}" ${url}/v0/management/usage`);
+    say(`dashboard: ${url}/ (sign in with the management key)`);
 
     if (config.demo.enabled) {
       running.fleet = launchFleet({

@@ -2,9 +2,15 @@ import Fastify, { LogController } from "fastify";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createSystemClock } from "@usage-ledger/statistics";
 import type { Clock } from "@usage-ledger/statistics";
+import { createWebDashboard } from "../insights/web-dashboard";
+import type { WebDashboard } from "../insights/web-dashboard";
 import { createManagementAuth } from "./auth";
 import type { ManagementBackend } from "./backend";
+import { registerCompatRoutes } from "./compat-routes";
+import { registerCors } from "./cors";
+import { dashboardAssets, registerDashboardAssets } from "./dashboard-assets";
 import { ApiError, apiError, errorBody, goJsonString } from "./errors";
+import { registerLedgerRoutes } from "./ledger-routes";
 import { registerUsageRoutes } from "./usage-routes";
 
 /** Build facts sent in CLIProxyAPI's version headers on every management response. */
@@ -13,7 +19,7 @@ export interface BuildInfo {
   readonly version: string;
   /** `X-CPA-COMMIT`: the git commit, or `none` (CLIProxyAPI's default). */
   readonly commit: string;
-  /** `X-CPA-BUILD-DATE`: or `unknown` (CLIProxyAPI's default; usage-ledger has no build step). */
+  /** `X-CPA-BUILD-DATE`: when the running code was built (RFC 3339, UTC), or `unknown`. */
   readonly buildDate: string;
 }
 
@@ -37,6 +43,8 @@ export interface BuildAppOptions {
   readonly clock?: Clock;
   /** Milliseconds since the epoch for the ban timer (default `Date.now`). */
   readonly nowMillis?: () => number;
+  /** The web dashboard's backend (default: one over `aggregator` with the default prices, in memory). */
+  readonly dashboard?: WebDashboard;
 }
 
 /** Content type of every JSON body, as gin's `c.JSON` sends it. */
@@ -62,7 +70,11 @@ function isBodyReadError(error: FastifyError): boolean {
 /**
  * Builds the HTTP API (not listening; `app.listen` or `app.inject`):
  * - `/v0/management/usage`, `/usage/export`, `/usage/import` (management key required; see auth.ts);
+ * - `/v0/management/config` and CLIProxyAPI's empty lists, for the Management Center (compat-routes.ts);
+ * - `/v0/management/ledger/v1/*`, the dashboard's API (ledger-routes.ts);
+ * - `/` and `/assets/*`, the web dashboard (dashboard-assets.ts; the page asks for the key);
  * - `/healthz`, `/readyz`, `/metrics` (no key: probes and Prometheus).
+ * CLIProxyAPI's CORS headers on every response (cors.ts).
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { aggregator, config } = options;
@@ -93,6 +105,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "request");
   });
+  registerCors(app);
+  const dashboard =
+    options.dashboard ?? createWebDashboard({ aggregator, ...(options.nowMillis === undefined ? {} : { nowMillis: options.nowMillis }) });
+  registerDashboardAssets(app, await dashboardAssets());
 
   await app.register(
     async (management) => {
@@ -115,6 +131,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         return undefined;
       });
       registerUsageRoutes(management, { aggregator, clock: options.clock ?? createSystemClock() });
+      registerCompatRoutes(management);
+      registerLedgerRoutes(management, dashboard);
     },
     { prefix: "/v0/management" },
   );

@@ -8,6 +8,7 @@ export const API_ERROR_CODES = [
   "API_INVALID_JSON",
   "API_UNSUPPORTED_VERSION",
   "API_INVALID_QUERY",
+  "API_INVALID_PRICES",
   "API_MISSING_KEY",
   "API_INVALID_KEY",
   "API_IP_BANNED",
@@ -15,6 +16,7 @@ export const API_ERROR_CODES = [
   "API_KEY_NOT_SET",
   "API_NOT_FOUND",
   "API_IMPORT_UNAVAILABLE",
+  "API_PRICES_UNAVAILABLE",
   "API_INTERNAL",
 ] as const;
 
@@ -27,6 +29,7 @@ const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   API_INVALID_JSON: 400,
   API_UNSUPPORTED_VERSION: 400,
   API_INVALID_QUERY: 400,
+  API_INVALID_PRICES: 400,
   API_MISSING_KEY: 401,
   API_INVALID_KEY: 401,
   API_IP_BANNED: 403,
@@ -34,6 +37,7 @@ const API_ERROR_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   API_KEY_NOT_SET: 403,
   API_NOT_FOUND: 404,
   API_IMPORT_UNAVAILABLE: 503,
+  API_PRICES_UNAVAILABLE: 503,
   API_INTERNAL: 500,
 };
 
@@ -52,7 +56,7 @@ export const API_ERROR_MESSAGES = {
 
 /**
  * An error the HTTP API answers with: `status` and the body `{"error": message}`. `retryable` says
- * whether the same request may succeed later (only API_IMPORT_UNAVAILABLE: the broker was not reachable).
+ * whether the same request may succeed later (API_IMPORT_UNAVAILABLE, API_PRICES_UNAVAILABLE: the broker was not reachable).
  */
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -64,7 +68,7 @@ export class ApiError extends Error {
     super(message, options);
     this.code = code;
     this.status = API_ERROR_STATUS[code];
-    this.retryable = code === "API_IMPORT_UNAVAILABLE";
+    this.retryable = code === "API_IMPORT_UNAVAILABLE" || code === "API_PRICES_UNAVAILABLE";
   }
 }
 

@@ -8,5 +8,7 @@ export { createMonotonicClock, fromEpochNanos, processClock, toEpochNanos } from
 export type { MonotonicClockOptions } from "./clock";
 /** Re-exported from the statistics core: the key messages are partitioned by. */
 export { statisticsKey } from "@usage-ledger/statistics";
+export { looksLikeApiKey, maskSource } from "./source-mask";
+export type { SourceMaskOptions } from "./source-mask";
 export { kafkaLogCreator, silentLogger } from "./logger";
 export type { PublisherLogger } from "./logger";

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { createPublisher, type UsagePublisher } from "@usage-ledger/publisher";
 import type { UsageRecord } from "@usage-ledger/statistics";
@@ -104,6 +107,15 @@ export interface TestBridgeOptions {
   readonly nodes: NodeConfig[];
   readonly tuning?: Partial<BridgeTuning>;
   readonly clock?: SchedulerClock;
+  /** The spools' folder; default a new temporary one. Give the same one to a restarted bridge. */
+  readonly spoolDir?: string;
+  /** Per node; default 64 MiB. */
+  readonly spoolMaxBytes?: number;
+}
+
+/** A new temporary folder for spools. */
+export function temporarySpoolDir(): string {
+  return mkdtempSync(join(tmpdir(), "bridge-test-spool-"));
 }
 
 /** Test tuning: short polls and backoffs (the waits are not what the tests check). */
@@ -128,6 +140,7 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     nodes: options.nodes,
     publisher,
     deadLetters,
+    spool: { dir: options.spoolDir ?? temporarySpoolDir(), maxBytes: options.spoolMaxBytes ?? 64 * 1024 * 1024 },
     logger: testLogger,
     tuning: { ...FAST_TUNING, ...options.tuning },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -139,7 +152,7 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     deadLetters,
     async close() {
       const report = await bridge.stop({ deadlineMs: 20_000 });
-      expect(report.undelivered).toEqual([]);
+      expect(report).toEqual({ undelivered: [], leftInSpool: 0 });
       await publisher.close({ deadlineMs: 20_000 });
       await deadLetters.close();
     },

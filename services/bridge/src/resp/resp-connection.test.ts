@@ -105,6 +105,16 @@ describe("the fake CLIProxyAPI node, byte for byte", () => {
     expect(http).toMatch(/^HTTP\/1\.1 404 /);
   });
 
+  it("v6.9.x: keeps a record 60 s, whatever retention it is given", async () => {
+    let now = 0;
+    const { node } = await fakeNode({ era: "v6.9", retentionMs: 3_600_000, now: () => now });
+    node.enqueue('{"old":1}');
+    now = 60_001;
+    node.enqueue('{"new":1}');
+    expect(node.queued).toBe(1);
+    expect(node.expired.map(String)).toEqual(['{"old":1}']);
+  });
+
   it("in subscribe mode: confirms, pushes support_refresh first, allows only PING and UNSUBSCRIBE (then closes)", async () => {
     const { node, port } = await fakeNode();
     const socket: Socket = connect({ host: "127.0.0.1", port });

@@ -120,6 +120,8 @@ export class FakeCliProxyNode {
   readonly expired: Buffer[] = [];
   /** Every command name the fake received, in order (for protocol assertions). */
   readonly commands: string[] = [];
+  /** Every HTTP request the fake received (`METHOD /path`). */
+  readonly httpRequests: string[] = [];
   /** Times an address was banned. */
   bans = 0;
   /** SUBSCRIBE usage commands confirmed so far. */
@@ -414,6 +416,7 @@ export class FakeCliProxyNode {
 
   private onHttp(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? "/", "http://fake");
+    this.httpRequests.push(`${request.method ?? "?"} ${url.pathname}`);
     const connection = this.connectionIds.get(request.socket) ?? 0;
     this.confirmReplies(connection);
     const send = (status: number, body: unknown): void => {

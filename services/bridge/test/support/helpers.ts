@@ -18,6 +18,13 @@ import type { BridgeTuning, NodeConfig, NodeMode } from "../../src/node-worker";
 /** Test logs: silent unless BRIDGE_TEST_LOG names a pino level. */
 export const testLogger: BridgeLogger = pino({ level: process.env.BRIDGE_TEST_LOG ?? "silent" });
 
+/** A logger that keeps every line (parsed) for assertions. */
+export function recordingLogger(): { logger: BridgeLogger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
 /** Polls `condition` until true; fails with `what` after `timeoutMs` (a guard against hangs, not a speed check). */
 export async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -111,6 +118,8 @@ export interface TestBridgeOptions {
   readonly spoolDir?: string;
   /** Per node; default 64 MiB. */
   readonly spoolMaxBytes?: number;
+  /** Default: {@link testLogger}. */
+  readonly logger?: BridgeLogger;
 }
 
 /** A new temporary folder for spools. */
@@ -141,7 +150,7 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     publisher,
     deadLetters,
     spool: { dir: options.spoolDir ?? temporarySpoolDir(), maxBytes: options.spoolMaxBytes ?? 64 * 1024 * 1024 },
-    logger: testLogger,
+    logger: options.logger ?? testLogger,
     tuning: { ...FAST_TUNING, ...options.tuning },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });

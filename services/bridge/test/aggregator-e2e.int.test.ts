@@ -1,26 +1,15 @@
 import { createAggregator, type Aggregator } from "@usage-ledger/aggregator";
 import { testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { RequestStatistics, type StatisticsSnapshot } from "@usage-ledger/statistics";
+import { RequestStatistics } from "@usage-ledger/statistics";
 import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { NodeConfig, NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode } from "./support/fake-cliproxy";
-import { eventually, fakeNodeConfig, startTestBridge, type TestBridge } from "./support/helpers";
+import { eventually, fakeNodeConfig, sortedDetails, startTestBridge, type TestBridge } from "./support/helpers";
 import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "fleet-management-key";
-
-/** A snapshot with each model's details in timestamp order (details of several nodes interleave). */
-function sortedDetails(snapshot: StatisticsSnapshot): StatisticsSnapshot {
-  const copy = structuredClone(snapshot);
-  for (const api of Object.values(copy.apis)) {
-    for (const model of Object.values(api.models)) {
-      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source.localeCompare(b.source)));
-    }
-  }
-  return copy;
-}
 
 /**
  * Acceptance 4: a fleet of three CLIProxyAPI nodes (one per mode) → bridge → usage.records →

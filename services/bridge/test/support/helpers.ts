@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { createPublisher, type UsagePublisher } from "@usage-ledger/publisher";
-import type { UsageRecord } from "@usage-ledger/statistics";
+import type { StatisticsSnapshot, UsageRecord } from "@usage-ledger/statistics";
 import { decodeUsageRecord } from "@usage-ledger/wire";
 import type { Consumer, IHeaders } from "kafkajs";
 import { pino } from "pino";
@@ -283,4 +283,27 @@ export async function createTopics(
       await new Promise((done) => setTimeout(done, 500 * attempt));
     }
   }
+}
+
+/** A snapshot with each model's details in timestamp order (details of several nodes interleave). */
+export function sortedDetails(snapshot: StatisticsSnapshot): StatisticsSnapshot {
+  const copy = structuredClone(snapshot);
+  for (const api of Object.values(copy.apis)) {
+    for (const model of Object.values(api.models)) {
+      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source.localeCompare(b.source)));
+    }
+  }
+  return copy;
+}
+
+/** A seeded pseudo-random source in [0, 1) (mulberry32): the same seed, the same "random" moments. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { createPublisher, type UsagePublisher } from "@usage-ledger/publisher";
+import { createPublisher, type SourceMaskOptions, type UsagePublisher } from "@usage-ledger/publisher";
 import type { StatisticsSnapshot, UsageRecord } from "@usage-ledger/statistics";
 import { decodeUsageRecord } from "@usage-ledger/wire";
 import type { Consumer, IHeaders } from "kafkajs";
@@ -120,6 +120,8 @@ export interface TestBridgeOptions {
   readonly spoolMaxBytes?: number;
   /** Default: {@link testLogger}. */
   readonly logger?: BridgeLogger;
+  /** Default: masking on, unsalted (the bridge's default). */
+  readonly sourceMask?: SourceMaskOptions | false;
 }
 
 /** A new temporary folder for spools. */
@@ -151,6 +153,7 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     deadLetters,
     spool: { dir: options.spoolDir ?? temporarySpoolDir(), maxBytes: options.spoolMaxBytes ?? 64 * 1024 * 1024 },
     logger: options.logger ?? testLogger,
+    ...(options.sourceMask === undefined ? {} : { sourceMask: options.sourceMask }),
     tuning: { ...FAST_TUNING, ...options.tuning },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });

@@ -28,7 +28,7 @@ const ACK = 2;
 const MESSAGE_HEADER_BYTES = 8 + 4 + 4 + 4;
 
 /** Largest entry body the reader accepts (a bigger length field is damage, not data). */
-export const MAX_ENTRY_BODY_BYTES = 512 * 1024 * 1024;
+const MAX_ENTRY_BODY_BYTES = 512 * 1024 * 1024;
 
 /** One message as the node sent it, with the time the bridge received it. */
 export interface SpooledMessage {
@@ -42,14 +42,14 @@ export type SpoolEntry =
   | { readonly kind: "ack"; readonly below: number };
 
 /** An entry read back, with where it lies in its segment. */
-export interface ReadEntry {
+interface ReadEntry {
   readonly entry: SpoolEntry;
   readonly offset: number;
   readonly length: number;
 }
 
 /** Bytes of a segment that are not an intact entry (a torn write, or damage). */
-export interface DamagedRange {
+interface DamagedRange {
   readonly offset: number;
   readonly length: number;
   readonly reason: string;

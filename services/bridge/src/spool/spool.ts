@@ -599,7 +599,7 @@ function unlinkQuietly(path: string): void {
 }
 
 /** A spool I/O failure, saying plainly when the disk is full. */
-export function spoolError(what: string, error: unknown): BridgeError {
+function spoolError(what: string, error: unknown): BridgeError {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const full = code === "ENOSPC" || code === "EDQUOT";
   const detail = full ? `the disk is full (${code}): free space or move the spool (BRIDGE_SPOOL_DIR)` : errorMessage(error);

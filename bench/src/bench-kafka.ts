@@ -5,9 +5,10 @@ import { Kafka, Partitioners } from "kafkajs";
 import type { Admin, Message } from "kafkajs";
 import pino from "pino";
 import type { Logger } from "pino";
-import { parseBrokerList, startLocalBroker } from "@usage-ledger/kafka-broker";
+import { startLocalBroker } from "@usage-ledger/kafka-broker";
+import { kafkaLogCreator, kafkaLogLevelFor, parseBrokerList } from "@usage-ledger/kafka-contract";
 import type { LocalBroker } from "@usage-ledger/kafka-broker";
-import { ensureRecordTopics, kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/aggregator";
+import { ensureRecordTopics } from "@usage-ledger/aggregator";
 import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
 import type { SnapshotTopic } from "@usage-ledger/snapshots";
 

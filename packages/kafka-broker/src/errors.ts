@@ -1,11 +1,5 @@
 /** Every error code of packages/kafka-broker; README.md documents each. */
-export const kafkaBrokerErrorCodes = [
-  "KAFKA_JAVA_MISSING",
-  "KAFKA_MAVEN_MISSING",
-  "KAFKA_FETCH_FAILED",
-  "KAFKA_START_FAILED",
-  "KAFKA_BROKERS_INVALID",
-] as const;
+export const kafkaBrokerErrorCodes = ["KAFKA_JAVA_MISSING", "KAFKA_MAVEN_MISSING", "KAFKA_FETCH_FAILED", "KAFKA_START_FAILED"] as const;
 
 export type KafkaBrokerErrorCode = (typeof kafkaBrokerErrorCodes)[number];
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { KafkaBrokerError } from "./errors";
+import { parseBrokerList } from "@usage-ledger/kafka-contract";
 import { startLocalBroker } from "./local-broker";
 import type { LocalBroker, LocalBrokerOptions } from "./local-broker";
 
@@ -18,7 +18,7 @@ export interface ProvidedKafka {
 
 /** Options of {@link provideKafka}. */
 export interface ProvideKafkaOptions {
-  /** Comma-separated `host:port` list (the caller reads `KAFKA_BROKERS`); empty or undefined = none. */
+  /** Comma-separated `host:port` list (the caller reads `KAFKA_BROKERS`); empty or undefined = none. Throws `KAFKA_BROKERS_INVALID` (kafka-contract) when malformed. */
   readonly kafkaBrokers?: string | undefined;
   /** `DOCKER_HOST` as the caller read it, if any. */
   readonly dockerHost?: string | undefined;
@@ -44,18 +44,6 @@ export async function provideKafka(options: ProvideKafkaOptions = {}): Promise<P
   }
   const local = await startLocalBroker({ ...options.local, ...(options.onLine ? { onLine: options.onLine } : {}) });
   return { brokers: local.brokers, source: "local", local, stop: () => local.stop() };
-}
-
-/** Parses `host:port,host:port`; throws a coded error on a malformed entry. */
-export function parseBrokerList(text: string | undefined): string[] {
-  if (text === undefined || text.trim() === "") return [];
-  return text.split(",").map((entry) => {
-    const trimmed = entry.trim();
-    if (!/^[^\s:]+:\d{1,5}$/.test(trimmed)) {
-      throw new KafkaBrokerError("KAFKA_BROKERS_INVALID", `KAFKA_BROKERS entry "${trimmed}" is not host:port`);
-    }
-    return trimmed;
-  });
 }
 
 function dockerMayAnswer(dockerHost: string | undefined): boolean {

@@ -10,5 +10,6 @@ export type { MonotonicClockOptions } from "./clock";
 export { statisticsKey } from "@usage-ledger/statistics";
 export { looksLikeApiKey, maskSource } from "./source-mask";
 export type { SourceMaskOptions } from "./source-mask";
-export { kafkaLogCreator, silentLogger } from "./logger";
+/** Re-exported from the Kafka contract: the one kafkajs log creator, for callers that build their own `kafka` client. */
+export { kafkaLogCreator, silentLogger } from "@usage-ledger/kafka-contract";
 export type { PublisherLogger } from "./logger";

@@ -1,3 +1,4 @@
+import { DEFAULT_TOPICS } from "@usage-ledger/kafka-contract";
 import type { Clock } from "@usage-ledger/statistics";
 import type { Kafka, KafkaConfig } from "kafkajs";
 import { PublisherError } from "./errors";
@@ -93,7 +94,7 @@ export interface ResolvedOptions {
 }
 
 /** The default topic of usage records. */
-export const DEFAULT_TOPIC = "usage.records";
+export const DEFAULT_TOPIC = DEFAULT_TOPICS.records;
 
 /** Checks the options and fills in the defaults; throws `PUBLISHER_INVALID_OPTIONS`. */
 export function resolveOptions(options: PublisherOptions): ResolvedOptions {

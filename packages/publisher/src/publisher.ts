@@ -1,14 +1,14 @@
 import { isZeroTimestamp, statisticsKey } from "@usage-ledger/statistics";
 import type { Clock, UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord, isWireError } from "@usage-ledger/wire";
-import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { Kafka, Partitioners } from "kafkajs";
+import { kafkaLogCreator, kafkaLogLevelFor, silentLogger } from "@usage-ledger/kafka-contract";
 import type { ICustomPartitioner, Producer, RecordMetadata } from "kafkajs";
 import { BatchAccumulator } from "./batch-accumulator";
 import { processClock } from "./clock";
 import { PublisherError } from "./errors";
 import { Fifo } from "./fifo";
 import { classifySendError, describeError } from "./kafka-errors";
-import { kafkaLogCreator, silentLogger } from "./logger";
 import type { PublisherLogger } from "./logger";
 import { resolveOptions } from "./options";
 import type { PublisherOptions, ResolvedOptions } from "./options";
@@ -69,7 +69,7 @@ export class UsagePublisher {
         clientId: this.options.clientId,
         brokers: [...(options.brokers ?? [])],
         logCreator: kafkaLogCreator(this.logger),
-        logLevel: logLevel.INFO,
+        logLevel: kafkaLogLevelFor(this.logger),
       });
     const { maxRecords, maxBytes, lingerMs } = this.options;
     this.accumulator = new BatchAccumulator<PendingRecord>({ maxRecords, maxBytes, lingerMs }, () => this.kick());

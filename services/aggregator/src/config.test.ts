@@ -139,7 +139,7 @@ describe("loadConfig", () => {
     expect(code).toBe("CONFIG_INVALID");
     expect([...problems].sort()).toEqual(
       [
-        'KAFKA_BROKERS (--kafka-brokers) = "localhost": expected a comma-separated host:port list',
+        'KAFKA_BROKERS (--kafka-brokers) = "localhost": "localhost" is not host:port (expected a comma-separated host:port list, an IPv6 address in brackets ([::1]:9092))',
         'LEDGER_HTTP_PORT (--http-port) = "80a": expected an integer',
         'LEDGER_PARTITIONS (--partitions) = "0": must be at least 1',
         'LEDGER_DEMO_RESEND_RATE (--demo-resend-rate) = "1.5": must be at most 1',

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
 
 /**
  * The aggregator's configuration: every setting from an environment variable or a command-line
@@ -311,13 +312,11 @@ const topicName = name.regex(/^[A-Za-z0-9._-]+$/, "may contain only letters, dig
 
 const brokerList = z
   .string()
-  .transform((text) =>
-    text
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== ""),
-  )
-  .refine((entries) => entries.every((entry) => /^[^\s:]+:\d{1,5}$/.test(entry)), "expected a comma-separated host:port list");
+  .superRefine((text, context) => {
+    const problem = brokerListProblem(text);
+    if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+  })
+  .transform((text) => parseBrokerList(text));
 
 const schema = z.object({
   kafkaBrokers: brokerList,
@@ -351,9 +350,9 @@ const DEFAULTS: Partial<Record<SettingName, string>> = {
   httpHost: "127.0.0.1",
   httpPort: "8318",
   httpBodyLimitBytes: String(256 * 1024 * 1024),
-  recordsTopic: "usage.records",
-  dlqTopic: "usage.records.dlq",
-  snapshotsTopic: "usage.snapshots",
+  recordsTopic: DEFAULT_TOPICS.records,
+  dlqTopic: DEFAULT_TOPICS.dlq,
+  snapshotsTopic: DEFAULT_TOPICS.snapshots,
   partitions: "6",
   groupId: "usage-ledger-aggregator",
   clientId: "usage-ledger-aggregator",

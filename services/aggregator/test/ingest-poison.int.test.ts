@@ -14,7 +14,7 @@ import {
   schemaFiles,
   singleObjectHeader,
 } from "@usage-ledger/wire";
-import { DLQ_HEADERS } from "../src/index";
+import { DLQ_HEADERS } from "@usage-ledger/kafka-contract";
 import {
   aggregatorOptions,
   caughtUp,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { SourceMaskOptions } from "@usage-ledger/publisher";
 import { z } from "zod";
+import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
 import { DEFAULT_TUNING, type BridgeSpoolOptions } from "./bridge";
 import { BridgeError, errorMessage } from "./errors";
 import type { BridgeTuning, NodeConfig } from "./node-worker";
@@ -89,10 +90,17 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 
 const settingsSchema = z.object({
   nodes: z.array(nodeSchema, { error: NO_NODES }).min(1, NO_NODES),
-  brokers: z.array(hostPort, { error: NO_BROKERS }).min(1, NO_BROKERS),
+  brokers: z
+    .array(z.string(), { error: NO_BROKERS })
+    .min(1, NO_BROKERS)
+    .superRefine((entries, context) => {
+      const problem = brokerListProblem(entries.join(","));
+      if (problem !== undefined) context.addIssue({ code: "custom", message: problem });
+    })
+    .transform((entries) => parseBrokerList(entries)),
   clientId: z.string().trim().min(1).default("usage-ledger-bridge"),
-  topic: z.string().trim().min(1).default("usage.records"),
-  dlqTopic: z.string().trim().min(1).default("usage.records.dlq"),
+  topic: z.string().trim().min(1).default(DEFAULT_TOPICS.records),
+  dlqTopic: z.string().trim().min(1).default(DEFAULT_TOPICS.dlq),
   host: z.string().trim().min(1).default("0.0.0.0"),
   port: integer(0, 65_535).default(9470),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,3 +1,4 @@
+import { DEFAULT_TOPICS, DLQ_HEADERS } from "@usage-ledger/kafka-contract";
 import type { Kafka, Producer } from "kafkajs";
 import { BridgeError, errorMessage } from "./errors";
 
@@ -21,23 +22,6 @@ export interface DeadLetterSink {
   close(): Promise<void>;
 }
 
-/**
- * Header names of a dead letter (values are UTF-8 text). The reason and message headers are the
- * ones the aggregator's dead letters carry too, so one reader of usage.records.dlq sees both.
- */
-export const DEAD_LETTER_HEADERS = Object.freeze({
-  /** The reason code (WIRE_* or PUBLISHER_*). */
-  reasonCode: "dlq.reason",
-  /** The error message that goes with it. */
-  reasonMessage: "dlq.message",
-  /** host:port of the CLIProxyAPI node the message came from. */
-  nodeAddress: "dlq.source.node",
-  /** How the bridge read it: lpop, subscribe or http. */
-  mode: "dlq.source.mode",
-  /** Always `bridge` (the aggregator's letters name a source topic instead). */
-  producer: "dlq.producer",
-});
-
 /** Options of {@link createKafkaDeadLetterSink}. */
 export interface KafkaDeadLetterSinkOptions {
   readonly kafka: Kafka;
@@ -50,7 +34,7 @@ export interface KafkaDeadLetterSinkOptions {
  * is the node address (letters of one node stay in order on one partition).
  */
 export function createKafkaDeadLetterSink(options: KafkaDeadLetterSinkOptions): DeadLetterSink {
-  const topic = options.topic ?? "usage.records.dlq";
+  const topic = options.topic ?? DEFAULT_TOPICS.dlq;
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
   const ready = (): Promise<Producer> => {
@@ -77,11 +61,11 @@ export function createKafkaDeadLetterSink(options: KafkaDeadLetterSinkOptions): 
             key: letter.nodeAddress,
             value: letter.raw,
             headers: {
-              [DEAD_LETTER_HEADERS.reasonCode]: letter.reasonCode,
-              [DEAD_LETTER_HEADERS.reasonMessage]: letter.reasonMessage,
-              [DEAD_LETTER_HEADERS.nodeAddress]: letter.nodeAddress,
-              [DEAD_LETTER_HEADERS.mode]: letter.mode,
-              [DEAD_LETTER_HEADERS.producer]: "bridge",
+              [DLQ_HEADERS.reason]: letter.reasonCode,
+              [DLQ_HEADERS.message]: letter.reasonMessage,
+              [DLQ_HEADERS.sourceNode]: letter.nodeAddress,
+              [DLQ_HEADERS.sourceMode]: letter.mode,
+              [DLQ_HEADERS.producer]: "bridge",
             },
           })),
         });

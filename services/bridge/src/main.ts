@@ -1,4 +1,5 @@
-import { createPublisher, kafkaLogCreator } from "@usage-ledger/publisher";
+import { kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/kafka-contract";
+import { createPublisher } from "@usage-ledger/publisher";
 import { Kafka } from "kafkajs";
 import { pino } from "pino";
 import { createBridge } from "./bridge";
@@ -18,8 +19,9 @@ async function main(config: BridgeConfig): Promise<void> {
   const kafka = new Kafka({
     clientId: config.kafka.clientId,
     brokers: [...config.kafka.brokers],
-    // packages/publisher's log creator: kafkajs never writes to the console.
-    logCreator: kafkaLogCreator(logger.child({ component: "kafkajs" })),
+    // The Kafka contract's log creator: kafkajs never writes to the console.
+    logLevel: kafkaLogLevelFor(logger),
+    logCreator: kafkaLogCreator(logger),
   });
   const publisher = createPublisher({ kafka, topic: config.kafka.topic, logger: logger.child({ component: "publisher" }) });
   const deadLetters = createKafkaDeadLetterSink({ kafka, topic: config.kafka.dlqTopic });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { DEAD_LETTER_HEADERS } from "../src/dead-letter";
+import { DLQ_HEADERS } from "@usage-ledger/kafka-contract";
 import type { BridgeMetrics } from "../src/metrics";
 import type { NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode, type FakeNodeOptions } from "./support/fake-cliproxy";
@@ -95,10 +95,10 @@ describe("bridge: CLIProxyAPI usage queue → usage.records (acceptance 1)", () 
       letters
         .map((letter) => ({
           raw: rawOf(letter.value.toString("utf8")),
-          reason: letter.headers[DEAD_LETTER_HEADERS.reasonCode],
-          node: letter.headers[DEAD_LETTER_HEADERS.nodeAddress],
-          mode: letter.headers[DEAD_LETTER_HEADERS.mode],
-          hasMessage: (letter.headers[DEAD_LETTER_HEADERS.reasonMessage] ?? "").length > 0,
+          reason: letter.headers[DLQ_HEADERS.reason],
+          node: letter.headers[DLQ_HEADERS.sourceNode],
+          mode: letter.headers[DLQ_HEADERS.sourceMode],
+          hasMessage: (letter.headers[DLQ_HEADERS.message] ?? "").length > 0,
         }))
         .sort((a, b) => JSON.stringify(a.raw).localeCompare(JSON.stringify(b.raw))),
     ).toEqual(

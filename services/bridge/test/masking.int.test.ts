@@ -1,7 +1,7 @@
 import { maskSource } from "@usage-ledger/publisher";
 import { RequestStatistics } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { DEAD_LETTER_HEADERS } from "../src/dead-letter";
+import { DLQ_HEADERS } from "@usage-ledger/kafka-contract";
 import { FakeCliProxyNode } from "./support/fake-cliproxy";
 import { createTopics, decodeAll, eventually, fakeNodeConfig, readWholeTopic, startTestBridge, type TestBridge } from "./support/helpers";
 
@@ -84,7 +84,7 @@ describe("bridge: masked sources (issue 15, acceptance 4)", () => {
     const statistics = new RequestStatistics();
     expect(records.map((record) => statistics.apply(record)).filter((outcome) => outcome === "duplicate")).toHaveLength(1);
     const [letter] = await readWholeTopic(brokers, dlqTopic);
-    expect(letter?.headers[DEAD_LETTER_HEADERS.reasonCode]).toBe("WIRE_INVALID_TIMESTAMP");
+    expect(letter?.headers[DLQ_HEADERS.reason]).toBe("WIRE_INVALID_TIMESTAMP");
     expect(letter?.value.toString()).toBe((feed[5] ?? "").replace(UPSTREAM[1] ?? "", maskSource(UPSTREAM[1] ?? "")));
   });
 

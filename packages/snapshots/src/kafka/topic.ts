@@ -1,5 +1,6 @@
 import kafkajs from "kafkajs";
 import type { Admin } from "kafkajs";
+import { DEFAULT_TOPICS } from "@usage-ledger/kafka-contract";
 import { errorMessage, SnapshotError } from "../errors";
 
 // kafkajs is CommonJS and Node's ESM loader cannot see this named export (vitest can, plain Node cannot).
@@ -8,7 +9,7 @@ import { isTopicName } from "../format/keys";
 import { silentLogger, type SnapshotLogger } from "../logger";
 
 /** The default name of the snapshot topic. */
-export const DEFAULT_SNAPSHOT_TOPIC = "usage.snapshots";
+export const DEFAULT_SNAPSHOT_TOPIC = DEFAULT_TOPICS.snapshots;
 
 /** What writers need to know of the snapshot topic ({@link ensureSnapshotTopic} returns it). */
 export interface SnapshotTopic {

@@ -1,21 +1,5 @@
+import { DLQ_HEADERS } from "@usage-ledger/kafka-contract";
 import type { IHeaders, Message, Producer } from "kafkajs";
-
-/**
- * Headers of a dead-letter record (topic `usage.records.dlq`). The record keeps the original key,
- * value bytes and headers; these are added (values are UTF-8 text).
- */
-export const DLQ_HEADERS = {
-  /** The reason code: a `WIRE_*` code of packages/wire, or a `STATS_*` code of packages/statistics. */
-  reason: "dlq.reason",
-  /** The error message that goes with the reason code. */
-  message: "dlq.message",
-  /** Topic the record was consumed from. */
-  sourceTopic: "dlq.source.topic",
-  /** Partition of the source topic, decimal. */
-  sourcePartition: "dlq.source.partition",
-  /** Offset of the record in that partition, decimal. */
-  sourceOffset: "dlq.source.offset",
-} as const;
 
 /** Longest error message kept in a header (a message can quote a large input). */
 const MAX_MESSAGE_CHARS = 2_000;

@@ -1,15 +1,14 @@
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { createAggregator, type Aggregator } from "@usage-ledger/aggregator";
+import type { Aggregator } from "@usage-ledger/aggregator";
 import type { LocalBroker } from "@usage-ledger/kafka-broker";
-import { startDedicatedBroker, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
+import { startDedicatedBroker, testKafka } from "@usage-ledger/kafka-broker/testing";
 import { formatGoRfc3339Nano, RequestStatistics, type UsageRecord } from "@usage-ledger/statistics";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NodeMode } from "../src/node-worker";
 import { spawnBridge, type BridgeProcess } from "./support/bridge-process";
 import { FakeCliProxyNode, type Handout } from "./support/fake-cliproxy";
-import { eventually, seededRandom, sortedDetails } from "./support/helpers";
+import { eventually, seededRandom, sortedDetails, startTestAggregator } from "./support/helpers";
 import { fromNode, generatedPayloads, type LiteralPayload } from "./support/payloads";
 
 const KEY = "crash-management-key";
@@ -61,24 +60,15 @@ describe("bridge: SIGKILL during a steady stream, Kafka slow or paused at some k
       process.kill(live.pid(), "SIGCONT");
       paused = false;
     };
-    const base = uniqueName("bridge-crash");
-    const topics = { recordsTopic: `${base}.records`, dlqTopic: `${base}.records.dlq`, snapshotsTopic: `${base}.snapshots` };
-    aggregator = createAggregator({
-      brokers: live.brokers,
-      clientId: `${base}-aggregator`,
-      groupId: `${base}-group`,
-      instanceId: "crash-1",
-      ...topics,
-      partitions: 3,
+    // The broker pauses at times: a session survives a pause.
+    const counting = await startTestAggregator(live.brokers, "bridge-crash", {
       snapshotIntervalMs: 2_000,
       snapshotEveryRecords: 20_000,
-      fullSnapshotEvery: 4,
       sessionTimeoutMs: 30_000,
-      heartbeatIntervalMs: 1_000,
       rebalanceTimeoutMs: 30_000,
-      logger: pino({ level: "silent" }),
     });
-    await aggregator.start();
+    aggregator = counting.aggregator;
+    const { topics } = counting;
 
     const feeds: LiteralPayload[][] = MODES.map((mode, index) =>
       generatedPayloads(30_000, { prefix: `crash-${mode}`, keys: 5, startSecond: 1_772_409_600 + index * 86_400 }),
@@ -165,11 +155,11 @@ describe("bridge: SIGKILL during a steady stream, Kafka slow or paused at some k
       await admin.connect();
       const ends = new Map((await admin.fetchTopicOffsets(topics.recordsTopic)).map((offset) => [offset.partition, Number(offset.high)]));
       await admin.disconnect();
-      const counting = aggregator;
+      const applying = counting.aggregator;
       await eventually(
         "the aggregator applied the whole records topic",
         () => {
-          const progress = counting.progress();
+          const progress = applying.progress();
           return [...ends].every(
             ([partition, end]) => (progress.partitions.find((p) => p.partition === partition)?.nextOffset ?? -1) >= end,
           );
@@ -179,7 +169,7 @@ describe("bridge: SIGKILL during a steady stream, Kafka slow or paused at some k
 
       // Ground truth: what the nodes handed out. Confirmed records count exactly once; unconfirmed
       // ones (in transit at a kill) at most once.
-      const served = counting.fleetStatistics().snapshot();
+      const served = applying.fleetStatistics().snapshot();
       const present = new Set<string>();
       for (const api of Object.values(served.apis)) {
         for (const model of Object.values(api.models)) for (const detail of model.details) present.add(detail.timestamp);
@@ -215,14 +205,14 @@ describe("bridge: SIGKILL during a steady stream, Kafka slow or paused at some k
       });
       expect(served.total_requests).toBe(truth.snapshot().total_requests);
       expect(sortedDetails(served)).toEqual(sortedDetails(truth.snapshot()));
-      expect(counting.progress()).toMatchObject({ ignored: 0, dlq: 0 });
+      expect(applying.progress()).toMatchObject({ ignored: 0, dlq: 0 });
       // What never arrived of LPOP and HTTP replies is at most the one reply in flight when its connection's process died.
       expect([...lostPerReply.values()].filter((count) => count > 20)).toEqual([]);
       const total = fakes.reduce((sum, fake) => sum + fake.handouts.length, 0);
       expect(styles.filter((style) => style === "paused")).toHaveLength(5);
       console.info(
         `bridge crash test: ${KILLS} kills, ${total} records handed out, ${unconfirmed} unconfirmed at a kill of which ${lost} never arrived, ` +
-          `${counting.progress().duplicates} duplicates removed by the aggregator ${JSON.stringify(lostByMode)}`,
+          `${applying.progress().duplicates} duplicates removed by the aggregator ${JSON.stringify(lostByMode)}`,
       );
     } finally {
       clearInterval(stream);

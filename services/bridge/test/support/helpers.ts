@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createAggregator, type Aggregator, type AggregatorOptions } from "@usage-ledger/aggregator";
 import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
 import { createPublisher, type SourceMaskOptions, type UsagePublisher } from "@usage-ledger/publisher";
 import type { StatisticsSnapshot, UsageRecord } from "@usage-ledger/statistics";
@@ -308,5 +309,53 @@ export function seededRandom(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** An aggregator counting what the bridge publishes, on topics of its own, and how to remove them. */
+export interface TestAggregator {
+  readonly aggregator: Aggregator;
+  readonly topics: { readonly recordsTopic: string; readonly dlqTopic: string; readonly snapshotsTopic: string };
+  /** Stops the aggregator and deletes its topics. */
+  close(): Promise<void>;
+}
+
+/** Starts an aggregator (3 partitions, quick snapshots, silent) on new topics named after `prefix`. */
+export async function startTestAggregator(
+  brokers: string[],
+  prefix: string,
+  overrides: Partial<AggregatorOptions> = {},
+): Promise<TestAggregator> {
+  const base = uniqueName(prefix);
+  const topics = { recordsTopic: `${base}.records`, dlqTopic: `${base}.records.dlq`, snapshotsTopic: `${base}.snapshots` };
+  const aggregator = createAggregator({
+    brokers,
+    clientId: `${base}-aggregator`,
+    groupId: `${base}-group`,
+    instanceId: `${prefix}-1`,
+    ...topics,
+    partitions: 3,
+    snapshotIntervalMs: 1_000,
+    snapshotEveryRecords: 10_000,
+    fullSnapshotEvery: 4,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    rebalanceTimeoutMs: 20_000,
+    logger: pino({ level: "silent" }),
+    ...overrides,
+  });
+  await aggregator.start();
+  return {
+    aggregator,
+    topics,
+    async close() {
+      await aggregator.stop();
+      const admin = testKafka(brokers).admin();
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const names = Object.values(topics).filter((name) => existing.has(name));
+      if (names.length > 0) await admin.deleteTopics({ topics: names }).catch(() => undefined);
+      await admin.disconnect();
+    },
   };
 }

@@ -8,6 +8,8 @@ export { createMonotonicClock, fromEpochNanos, processClock, toEpochNanos } from
 export type { MonotonicClockOptions } from "./clock";
 /** Re-exported from the statistics core: the key messages are partitioned by. */
 export { statisticsKey } from "@usage-ledger/statistics";
+export { looksLikeApiKey, maskSource } from "./source-mask";
+export type { SourceMaskOptions } from "./source-mask";
 /** Re-exported from the Kafka contract: the one kafkajs log creator, for callers that build their own `kafka` client. */
 export { kafkaLogCreator, silentLogger } from "@usage-ledger/kafka-contract";
 export type { PublisherLogger } from "./logger";

@@ -3,6 +3,7 @@ import type { Clock } from "@usage-ledger/statistics";
 import type { Kafka, KafkaConfig } from "kafkajs";
 import { PublisherError } from "./errors";
 import type { PublisherLogger } from "./logger";
+import type { SourceMaskOptions } from "./source-mask";
 
 /** What `publish()` does when the buffer holds `maxBufferedRecords` records (see README.md, "Backpressure"). */
 export type WhenFull = "wait" | "reject";
@@ -66,6 +67,11 @@ export interface PublisherOptions {
    * process-wide {@link processClock} (UTC, nanoseconds, see `createMonotonicClock`).
    */
   readonly clock?: Clock;
+  /**
+   * Masks `source` values that look like upstream API keys before a record is encoded (see
+   * README.md, "Masking sources"): `true`, or `{ salt }` for a keyed fingerprint; default off.
+   */
+  readonly maskSources?: boolean | SourceMaskOptions;
 }
 
 /** {@link PublisherOptions} with every default filled in. */
@@ -83,6 +89,8 @@ export interface ResolvedOptions {
   readonly maxRetryBackoffMs: number;
   readonly ackTimeoutMs: number;
   readonly nodeId: string | undefined;
+  /** Masking of API-key sources; undefined = off. */
+  readonly sourceMask: SourceMaskOptions | undefined;
 }
 
 /** The default topic of usage records. */
@@ -108,6 +116,11 @@ export function resolveOptions(options: PublisherOptions): ResolvedOptions {
   if (whenFull !== "wait" && whenFull !== "reject") invalid(`\`whenFull\` must be 'wait' or 'reject', got ${String(whenFull)}`);
   if (options.nodeId !== undefined && typeof options.nodeId !== "string") invalid("`nodeId` must be a string");
   if (options.clock !== undefined && typeof options.clock !== "function") invalid("`clock` must be a function");
+  const mask = options.maskSources;
+  if (mask !== undefined && typeof mask !== "boolean" && (typeof mask !== "object" || mask === null)) {
+    invalid("`maskSources` must be a boolean or { salt }");
+  }
+  if (typeof mask === "object" && mask.salt !== undefined && typeof mask.salt !== "string") invalid("`maskSources.salt` must be a string");
   const batch = options.batch ?? {};
   return {
     topic,
@@ -123,6 +136,7 @@ export function resolveOptions(options: PublisherOptions): ResolvedOptions {
     maxRetryBackoffMs: integer("maxRetryBackoffMs", options.maxRetryBackoffMs, 5_000, 1),
     ackTimeoutMs: integer("ackTimeoutMs", options.ackTimeoutMs, 30_000, 1),
     nodeId: options.nodeId,
+    sourceMask: mask === true ? {} : mask === false || mask === undefined ? undefined : { ...mask },
   };
 }
 

@@ -11,6 +11,7 @@ import { createPublisher } from "./publisher";
 import type { UsagePublisher } from "./publisher";
 import type { DeliveryReport, PublishAck, PublisherStats } from "./types";
 import type { PublisherOptions } from "./options";
+import { maskSource } from "./source-mask";
 
 /**
  * These tests need no broker: they cover what happens at the call, and what happens when no broker
@@ -56,6 +57,8 @@ describe("createPublisher options", () => {
     ["a fractional deliveryTimeoutMs", { brokers: ["127.0.0.1:1"], deliveryTimeoutMs: 1.5 }],
     ["maxBufferedRecords 0", { brokers: ["127.0.0.1:1"], maxBufferedRecords: 0 }],
     ["a clock that is not a function", { brokers: ["127.0.0.1:1"], clock: 5 }],
+    ["maskSources that is neither a boolean nor { salt }", { brokers: ["127.0.0.1:1"], maskSources: "yes" }],
+    ["a maskSources salt that is not a string", { brokers: ["127.0.0.1:1"], maskSources: { salt: 5 } }],
   ];
   it.each(cases)("refuses %s with PUBLISHER_INVALID_OPTIONS", (_name, options) => {
     expect(() => createPublisher(options as PublisherOptions)).toThrow(
@@ -157,6 +160,21 @@ describe("stamping and keys", () => {
     expect(records[0]?.timestamp).toBeUndefined();
     // Every reported record is a valid record the wire encodes.
     expect(published.every((record) => encodeUsageRecord(record).length > 0)).toBe(true);
+  });
+
+  it("masks sources that look like API keys with maskSources (salted too), and leaves them alone without it", async () => {
+    const key = "sk-ant-api03-Jx9aQ2LmZr7Yt4Vb8Nc1Kd6Hs3Pw5Fg0Ue2Io7Ay";
+    const sources = async (options: Omit<PublisherOptions, "brokers">): Promise<string[]> => {
+      const publisher = publisherFor({ ...options, batch: { lingerMs: 600_000 } });
+      const results = [key, "alice@example.com"].map((source) => publisher.publish(usageRecord({ source })));
+      const report = await publisher.close({ deadlineMs: 0 });
+      await errorsOf(results);
+      return report.failed.map((failure) => failure.record.source);
+    };
+    expect(await sources({})).toEqual([key, "alice@example.com"]);
+    expect(await sources({ maskSources: false })).toEqual([key, "alice@example.com"]);
+    expect(await sources({ maskSources: true })).toEqual([maskSource(key), "alice@example.com"]);
+    expect(await sources({ maskSources: { salt: "s" } })).toEqual([maskSource(key, { salt: "s" }), "alice@example.com"]);
   });
 
   it("keys by the statistics key the core resolves (API key, else endpoint, else provider, else unknown)", () => {

@@ -14,6 +14,7 @@ import { resolveOptions } from "./options";
 import type { PublisherOptions, ResolvedOptions } from "./options";
 import { PendingRecord } from "./pending-record";
 import type { SettleListener } from "./pending-record";
+import { maskSource } from "./source-mask";
 import type { CloseOptions, DeliveryReport, PublishAck, PublisherStats } from "./types";
 
 /** Bytes a record adds to a Kafka record batch beyond its key and value (varint lengths, deltas, attributes). */
@@ -204,6 +205,11 @@ export class UsagePublisher {
     // a replay would count the record at another instant, so it is stamped here instead.
     if (timestamp === undefined || (typeof timestamp === "object" && timestamp !== null && isZeroTimestamp(timestamp))) {
       stamped = { ...stamped, timestamp: this.clock() };
+    }
+    const sourceMask = this.options.sourceMask;
+    if (sourceMask !== undefined && typeof record.source === "string") {
+      const masked = maskSource(record.source, sourceMask);
+      if (masked !== record.source) stamped = { ...stamped, source: masked };
     }
     const nodeId = this.options.nodeId;
     const extra = record.extra;

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { SourceMaskOptions } from "@usage-ledger/publisher";
 import { createSystemClock, type Clock } from "@usage-ledger/statistics";
 import { AuthGuard, DEFAULT_AUTH_POLICY } from "./auth-guard";
 import { systemSchedulerClock, type SchedulerClock } from "./clock";
@@ -6,7 +9,8 @@ import type { RecordPublisher, UndeliveredMessage } from "./delivery";
 import { BridgeError } from "./errors";
 import type { BridgeLogger } from "./logger";
 import { createBridgeMetrics, type BridgeMetrics } from "./metrics";
-import { NodeWorker, type BridgeTuning, type NodeConfig, type NodeHealth } from "./node-worker";
+import { NodeWorker, type BridgeTuning, type NodeConfig, type NodeHealth, type NodeStopReport } from "./node-worker";
+import { Spool } from "./spool/spool";
 
 /** The default {@link BridgeTuning}. */
 export const DEFAULT_TUNING: BridgeTuning = Object.freeze({
@@ -15,7 +19,6 @@ export const DEFAULT_TUNING: BridgeTuning = Object.freeze({
   connectTimeoutMs: 10_000,
   commandTimeoutMs: 30_000,
   pingIntervalMs: 30_000,
-  maxBufferedMessages: 1_000,
   maxHttpBodyBytes: 256 * 1024 * 1024,
   reconnect: Object.freeze({ baseMs: 500, maxMs: 30_000 }),
   publishRetry: Object.freeze({ baseMs: 200, maxMs: 10_000 }),
@@ -29,6 +32,10 @@ export interface BridgeOptions {
   readonly publisher: RecordPublisher;
   /** Where malformed messages go (the bridge does not close it). */
   readonly deadLetters: DeadLetterSink;
+  /** The spools: one folder per node under `dir` (see README.md, "The spool"). */
+  readonly spool: BridgeSpoolOptions;
+  /** Masking of API-key sources: options of packages/publisher's maskSource, or false for raw values; default `{}` (on, unsalted). */
+  readonly sourceMask?: SourceMaskOptions | false;
   readonly logger: BridgeLogger;
   /** Default: new metrics in a new registry. */
   readonly metrics?: BridgeMetrics;
@@ -37,8 +44,18 @@ export interface BridgeOptions {
   readonly clock?: SchedulerClock;
   /** Jitter source, [0, 1); default Math.random. */
   readonly random?: () => number;
-  /** Stamps records that arrive without a timestamp; default a strictly increasing system clock (UTC). */
+  /** Stamps the time each message is received (a record without a timestamp gets it); default a strictly increasing system clock (UTC). */
   readonly stamp?: Clock;
+}
+
+/** Where and how big the spools are. */
+export interface BridgeSpoolOptions {
+  /** Folder holding one spool folder per node (named after the node's id). */
+  readonly dir: string;
+  /** Per node: stop taking records when this many bytes wait for Kafka. */
+  readonly maxBytes: number;
+  /** Per node: size of one segment file; default min(16 MiB, maxBytes / 8). */
+  readonly segmentBytes?: number;
 }
 
 /** Options of {@link Bridge.stop}. */
@@ -47,9 +64,12 @@ interface StopOptions {
   readonly deadlineMs?: number;
 }
 
-/** What {@link Bridge.stop} reports: every message popped from a node but not delivered (each also logged). */
+/** What {@link Bridge.stop} reports. */
 interface StopReport {
+  /** Messages taken from a node, neither spooled (the spool failed) nor delivered: lost (each also logged). */
   readonly undelivered: readonly UndeliveredMessage[];
+  /** Records left in the spools, published by the next start. */
+  readonly leftInSpool: number;
 }
 
 /** The health of the whole bridge. */
@@ -80,14 +100,33 @@ export function createBridge(options: BridgeOptions): Bridge {
   const clock = options.clock ?? systemSchedulerClock;
   const random = options.random ?? Math.random;
   const stamp = options.stamp ?? createSystemClock();
+  const sourceMask = options.sourceMask === false ? undefined : (options.sourceMask ?? {});
   const intake = new AbortController();
   const deadline = new AbortController();
+  const spools: Spool[] = [];
+  try {
+    for (const node of options.nodes) {
+      spools.push(
+        Spool.open({
+          dir: join(options.spool.dir, spoolFolderName(node.id)),
+          maxBytes: options.spool.maxBytes,
+          ...(options.spool.segmentBytes === undefined ? {} : { segmentBytes: options.spool.segmentBytes }),
+          logger: options.logger.child({ node: node.address, component: "spool" }),
+        }),
+      );
+    }
+  } catch (error) {
+    for (const spool of spools) void spool.close();
+    throw error;
+  }
   const workers = options.nodes.map(
-    (node) =>
+    (node, index) =>
       new NodeWorker({
         node,
         tuning,
         guard: new AuthGuard(tuning.auth),
+        spool: spools[index] as Spool,
+        stamp,
         delivery: {
           nodeAddress: node.address,
           nodeId: node.id,
@@ -99,11 +138,11 @@ export function createBridge(options: BridgeOptions): Bridge {
           clock,
           random,
           retry: tuning.publishRetry,
-          stamp,
+          sourceMask,
         },
       }),
   );
-  let running: Promise<UndeliveredMessage[][]> | undefined;
+  let running: Promise<NodeStopReport[]> | undefined;
   let stopping: Promise<StopReport> | undefined;
   return {
     metrics,
@@ -117,11 +156,14 @@ export function createBridge(options: BridgeOptions): Bridge {
         intake.abort();
         const timer = setTimeout(() => deadline.abort(), stopOptions.deadlineMs ?? 30_000);
         try {
-          const undelivered = (await running)?.flat() ?? [];
-          options.logger.info({ undelivered: undelivered.length }, "bridge stopped");
-          return { undelivered };
+          const reports = (await running) ?? [];
+          const undelivered = reports.flatMap((report) => report.undelivered);
+          const leftInSpool = reports.reduce((sum, report) => sum + report.leftInSpool, 0);
+          options.logger.info({ undelivered: undelivered.length, leftInSpool }, "bridge stopped");
+          return { undelivered, leftInSpool };
         } finally {
           clearTimeout(timer);
+          await Promise.all(spools.map((spool) => spool.close()));
         }
       })();
       return stopping;
@@ -132,4 +174,10 @@ export function createBridge(options: BridgeOptions): Bridge {
       return { status, nodes };
     },
   };
+}
+
+/** The spool folder of a node: its id made safe as a file name, and a hash of it (two ids never share one). */
+function spoolFolderName(id: string): string {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 80);
+  return `${safe}-${createHash("sha256").update(id).digest("hex").slice(0, 8)}`;
 }

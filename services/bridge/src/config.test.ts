@@ -6,6 +6,7 @@ import { isBridgeError } from "./errors";
 const files: Record<string, string> = {
   "/etc/bridge/node-a.key": "key-from-file\n",
   "/etc/bridge/ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+  "/etc/bridge/salt": "  fleet-salt\n",
 };
 const readFile = (path: string): string => {
   const text = files[path];
@@ -79,6 +80,8 @@ describe("parseBridgeConfig", () => {
       http: { host: "0.0.0.0", port: 9100 },
       logLevel: "info",
       stopDeadlineMs: 30_000,
+      spool: { dir: "bridge-spool", maxBytes: 1024 * 1024 * 1024 },
+      sourceMask: {},
       tuning: DEFAULT_TUNING,
     });
   });
@@ -111,8 +114,29 @@ describe("parseBridgeConfig", () => {
     ]);
     expect(config.kafka.brokers).toEqual(["flag:9092"]);
     expect(config.tuning.batchSize).toBe(250);
-    expect(config.tuning.maxBufferedMessages).toBe(1_000);
+    expect(config.spool).toEqual({ dir: "bridge-spool", maxBytes: 1024 * 1024 * 1024 });
+    expect(config.sourceMask).toEqual({});
     expect(config.logLevel).toBe("debug");
+  });
+
+  it("reads the spool and masking settings (masking on by default; a salt inline or from a file; off on request)", () => {
+    const config = parse({
+      env: { BRIDGE_SPOOL_DIR: "/var/lib/bridge", BRIDGE_SPOOL_MAX_BYTES: "67108864", BRIDGE_MASK_SALT_FILE: "/etc/bridge/salt" },
+      argv: ["--node", "a:1,key=k", "--kafka-brokers", "b:2"],
+    });
+    expect([config.spool, config.sourceMask]).toEqual([{ dir: "/var/lib/bridge", maxBytes: 67_108_864 }, { salt: "fleet-salt" }]);
+    const off = parse({ env: { BRIDGE_MASK_SOURCES: "FALSE" }, argv: ["--node", "a:1,key=k", "--kafka-brokers", "b:2"] });
+    expect(off.sourceMask).toBe(false);
+    expect(parse({ argv: ["--node", "a:1,key=k", "--kafka-brokers", "b:2", "--mask-sources=off"] }).sourceMask).toBe(false);
+    expect(() => parse({ env: { BRIDGE_MASK_SOURCES: "maybe" }, argv: ["--node", "a:1,key=k", "--kafka-brokers", "b:2"] })).toThrow(
+      /maskSources: must be true or false/,
+    );
+    expect(() => parse({ env: { BRIDGE_SPOOL_MAX_BYTES: "1000" }, argv: ["--node", "a:1,key=k", "--kafka-brokers", "b:2"] })).toThrow(
+      /spoolMaxBytes/,
+    );
+    expect(() => parse({ argv: ["--node", "a:1,key=k,id=same", "--node", "b:1,key=k,id=same", "--kafka-brokers", "b:2"] })).toThrow(
+      /the id "same" is given twice/,
+    );
   });
 
   it("returns a deeply frozen object", () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
+import type { SourceMaskOptions } from "@usage-ledger/publisher";
 import { z } from "zod";
 import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
-import { DEFAULT_TUNING } from "./bridge";
+import { DEFAULT_TUNING, type BridgeSpoolOptions } from "./bridge";
 import { BridgeError, errorMessage } from "./errors";
 import type { BridgeTuning, NodeConfig } from "./node-worker";
 
@@ -26,8 +27,11 @@ export interface BridgeConfig {
   /** Where /healthz and /metrics listen. */
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
-  /** How long a stop (SIGTERM) may spend delivering batches in hand. */
+  /** How long a stop (SIGTERM) may spend publishing what the spools hold. */
   readonly stopDeadlineMs: number;
+  readonly spool: BridgeSpoolOptions;
+  /** Masking of API-key sources (false: publish them raw). */
+  readonly sourceMask: SourceMaskOptions | false;
   readonly tuning: BridgeTuning;
 }
 
@@ -104,6 +108,17 @@ const settingsSchema = z.object({
   pollIntervalMs: integer(10, 3_600_000).default(DEFAULT_TUNING.pollIntervalMs),
   commandTimeoutMs: integer(100, 600_000).default(DEFAULT_TUNING.commandTimeoutMs),
   stopDeadlineMs: integer(0, 600_000).default(30_000),
+  spoolDir: z.string().trim().min(1).default("bridge-spool"),
+  spoolMaxBytes: integer(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
+  maskSources: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["true", "false", "1", "0", "yes", "no", "on", "off"], { error: "must be true or false" }))
+    .default("true")
+    .transform((text) => ["true", "1", "yes", "on"].includes(text)),
+  maskSalt: z.string().min(1).optional(),
+  maskSaltFile: z.string().min(1).optional(),
 });
 
 /** Flags and the setting each one sets; `--node` repeats. */
@@ -120,6 +135,10 @@ const FLAGS: Readonly<Record<string, keyof z.input<typeof settingsSchema>>> = {
   "--poll-interval-ms": "pollIntervalMs",
   "--command-timeout-ms": "commandTimeoutMs",
   "--stop-deadline-ms": "stopDeadlineMs",
+  "--spool-dir": "spoolDir",
+  "--spool-max-bytes": "spoolMaxBytes",
+  "--mask-sources": "maskSources",
+  "--mask-salt-file": "maskSaltFile",
 };
 
 /** Environment variables and the setting each one sets. */
@@ -136,6 +155,11 @@ const ENV: Readonly<Record<string, keyof z.input<typeof settingsSchema>>> = {
   BRIDGE_POLL_INTERVAL_MS: "pollIntervalMs",
   BRIDGE_COMMAND_TIMEOUT_MS: "commandTimeoutMs",
   BRIDGE_STOP_DEADLINE_MS: "stopDeadlineMs",
+  BRIDGE_SPOOL_DIR: "spoolDir",
+  BRIDGE_SPOOL_MAX_BYTES: "spoolMaxBytes",
+  BRIDGE_MASK_SOURCES: "maskSources",
+  BRIDGE_MASK_SALT: "maskSalt",
+  BRIDGE_MASK_SALT_FILE: "maskSaltFile",
 };
 
 /**
@@ -173,10 +197,19 @@ export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
   const problems: string[] = [];
   const nodes = settings.nodes.map((node, index) => resolveNode(node, index, sources.env, readFile, problems));
   const addresses = new Set<string>();
+  const ids = new Set<string>();
   for (const node of nodes) {
     if (addresses.has(node.address)) problems.push(`nodes: ${node.address} is listed twice`);
+    else if (ids.has(node.id)) problems.push(`nodes: the id ${JSON.stringify(node.id)} is given twice (it names the node's spool)`);
     addresses.add(node.address);
+    ids.add(node.id);
   }
+  if (settings.maskSalt !== undefined && settings.maskSaltFile !== undefined) {
+    problems.push("give BRIDGE_MASK_SALT or BRIDGE_MASK_SALT_FILE, not both");
+  }
+  const salt =
+    settings.maskSaltFile === undefined ? settings.maskSalt : readText(settings.maskSaltFile, readFile, "maskSaltFile", problems).trim();
+  if (settings.maskSaltFile !== undefined && salt === "") problems.push(`maskSaltFile: ${settings.maskSaltFile} is empty`);
   if (problems.length > 0) throw invalid(problems);
 
   const tuning: BridgeTuning = {
@@ -184,7 +217,6 @@ export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
     batchSize: settings.batchSize,
     pollIntervalMs: settings.pollIntervalMs,
     commandTimeoutMs: settings.commandTimeoutMs,
-    maxBufferedMessages: Math.max(DEFAULT_TUNING.maxBufferedMessages, settings.batchSize * 2),
   };
   return deepFreeze({
     nodes,
@@ -192,6 +224,8 @@ export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
     http: { host: settings.host, port: settings.port },
     logLevel: settings.logLevel,
     stopDeadlineMs: settings.stopDeadlineMs,
+    spool: { dir: settings.spoolDir, maxBytes: settings.spoolMaxBytes },
+    sourceMask: settings.maskSources ? (salt === undefined ? {} : { salt }) : false,
     tuning,
   });
 }

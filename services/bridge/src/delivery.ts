@@ -1,10 +1,12 @@
-import type { Clock, UsageRecord } from "@usage-ledger/statistics";
+import { maskSource, type SourceMaskOptions } from "@usage-ledger/publisher";
+import type { UsageRecord } from "@usage-ledger/statistics";
 import { isWireError, parseUsageQueueMessage } from "@usage-ledger/wire";
 import { backoffDelay, type BackoffPolicy, type SchedulerClock } from "./clock";
 import type { DeadLetter, DeadLetterSink } from "./dead-letter";
 import { BridgeError, errorMessage, isBridgeError } from "./errors";
 import type { BridgeLogger } from "./logger";
 import type { BridgeMetrics } from "./metrics";
+import type { SpooledMessage } from "./spool/spool-format";
 
 /**
  * The part of packages/publisher the bridge uses: `publish` resolves once the broker acknowledged
@@ -46,8 +48,8 @@ export interface DeliveryContext {
   readonly random: () => number;
   /** Backoff between retries of failed publishes and dead-letter writes. */
   readonly retry: BackoffPolicy;
-  /** Stamps a record that carries no timestamp, once, so every retry keeps one dedup key. */
-  readonly stamp: Clock;
+  /** Masks API-key sources (packages/publisher's maskSource) before publishing; undefined = raw. */
+  readonly sourceMask: SourceMaskOptions | undefined;
   /** Told `true` when a publish or dead-letter write starts being retried, `false` when the batch is through. */
   readonly onRetrying?: (retrying: boolean) => void;
 }
@@ -60,22 +62,32 @@ interface Pending {
 }
 
 /**
- * Maps and publishes one batch of raw usage-queue messages and resolves when every one of them is
- * settled: each usage record acknowledged by Kafka, each malformed message acknowledged on the
- * dead-letter topic, each control payload counted. Failed publishes and dead-letter writes are
- * retried with backoff until they succeed; only `signal` (the bridge's stop deadline) ends the
- * retries, and what is left is returned as `undelivered`, never dropped silently.
+ * Maps and publishes one batch of spooled usage-queue messages and resolves when every one of them
+ * is settled: each usage record acknowledged by Kafka, each malformed message acknowledged on the
+ * dead-letter topic, each control payload counted. A record without a timestamp gets the time the
+ * bridge received it (kept in the spool, so a record published again after a restart keeps its
+ * dedup key); a source that looks like an API key is masked first. Failed publishes and dead-letter
+ * writes are retried with backoff until they succeed; only `signal` (the bridge's stop deadline)
+ * ends the retries, and what is left is returned as `undelivered`, never dropped silently.
  */
-export async function deliverBatch(context: DeliveryContext, messages: readonly Buffer[], signal: AbortSignal): Promise<DeliveryResult> {
+export async function deliverBatch(
+  context: DeliveryContext,
+  messages: readonly SpooledMessage[],
+  signal: AbortSignal,
+): Promise<DeliveryResult> {
   const node = { node: context.nodeAddress };
   let pending: Pending[] = [];
   let letters: DeadLetter[] = [];
   let control = 0;
-  for (const raw of messages) {
+  for (const { raw, receivedAt } of messages) {
     try {
       const message = parseUsageQueueMessage(raw, { nodeId: context.nodeId });
       if (message.kind === "usage") {
-        const record = message.record.timestamp === undefined ? { ...message.record, timestamp: context.stamp() } : message.record;
+        let record = message.record.timestamp === undefined ? { ...message.record, timestamp: receivedAt } : message.record;
+        if (context.sourceMask !== undefined) {
+          const source = maskSource(record.source, context.sourceMask);
+          if (source !== record.source) record = { ...record, source };
+        }
         pending.push({ raw, record });
       } else {
         control += 1;
@@ -177,7 +189,7 @@ function isRecordRejected(error: unknown): boolean {
 
 function deadLetter(context: DeliveryContext, raw: Buffer, error: unknown): DeadLetter {
   return {
-    raw,
+    raw: context.sourceMask === undefined ? raw : maskRawSources(raw, context.sourceMask),
     reasonCode: wireCodeOf(error) ?? codeOf(error) ?? "BRIDGE_PUBLISH_FAILED",
     reasonMessage: errorMessage(error),
     nodeAddress: context.nodeAddress,
@@ -195,4 +207,31 @@ function wireCodeOf(error: unknown): string | undefined {
   if (isWireError(error)) return error.code;
   const cause = error instanceof Error ? error.cause : undefined;
   return isWireError(cause) ? cause.code : undefined;
+}
+
+/** A JSON string literal after a `"source":` key. */
+const SOURCE_FIELD = /("source"\s*:\s*)("(?:[^"\\]|\\.)*")/g;
+
+/**
+ * A dead letter's bytes with every `"source"` string that looks like an API key masked, the rest
+ * byte for byte as the node sent it (a malformed payload is not parsed and re-serialised: that
+ * could change the very numbers that made it malformed).
+ */
+export function maskRawSources(raw: Buffer, options: SourceMaskOptions): Buffer {
+  const text = raw.toString("utf8");
+  let changed = false;
+  const masked = text.replace(SOURCE_FIELD, (whole, key: string, literal: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(literal);
+    } catch {
+      return whole;
+    }
+    if (typeof value !== "string") return whole;
+    const replacement = maskSource(value, options);
+    if (replacement === value) return whole;
+    changed = true;
+    return `${key}${JSON.stringify(replacement)}`;
+  });
+  return changed ? Buffer.from(masked, "utf8") : raw;
 }

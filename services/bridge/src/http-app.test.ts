@@ -7,13 +7,16 @@ import type { NodeHealth } from "./node-worker";
 const healthyNode: NodeHealth = {
   address: "10.0.0.5:8317",
   mode: "lpop",
+  drainedWith: "lpop",
   status: "connected",
   healthy: true,
+  fallback: null,
   lastSuccessAt: "2026-03-02T10:00:00.000Z",
   lastError: null,
   consecutiveAuthFailures: 0,
   nextAttemptAt: null,
   deliveryRetrying: false,
+  spool: { records: 0, bytes: 0, memoryOnly: 0, full: false, failing: null, damaged: 0 },
 };
 
 describe("the bridge's HTTP app", () => {

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type Agent, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { BridgeError, errorMessage } from "./errors";
 import type { NodeTls } from "./resp/resp-connection";
@@ -8,6 +8,8 @@ export interface HttpPopOptions {
   readonly host: string;
   readonly port: number;
   readonly tls?: NodeTls;
+  /** The agent that keeps the connection alive between polls (an https.Agent with tls). */
+  readonly agent?: Agent;
   readonly managementKey: string;
   /** Records to pop, >= 1. */
   readonly count: number;
@@ -21,6 +23,7 @@ export interface HttpPopOptions {
  * of up to N records, oldest first. Resolves with each record's JSON text (an array element that
  * is a JSON string is taken as the record's text as it is, an object is re-serialised).
  * Rejects with `BRIDGE_AUTH_FAILED` (401, or 403 other than a ban), `BRIDGE_NODE_BANNED` (403 ban),
+ * `BRIDGE_MODE_UNSUPPORTED` (404: a node without the HTTP queue, such as CLIProxyAPI v6.9.x),
  * `BRIDGE_HTTP_ERROR` (other statuses; retryable for 5xx and 429), `BRIDGE_PROTOCOL_ERROR` (a body
  * that is not a JSON array), `BRIDGE_CONNECT_FAILED` or `BRIDGE_TIMEOUT`.
  */
@@ -32,6 +35,12 @@ export async function popHttpUsageQueue(options: HttpPopOptions): Promise<Buffer
   if (status === 403) {
     if (/banned/i.test(message)) throw new BridgeError("BRIDGE_NODE_BANNED", `node banned this address (HTTP 403): ${message}`);
     throw new BridgeError("BRIDGE_AUTH_FAILED", `node refused management access (HTTP 403): ${message}`);
+  }
+  if (status === 404) {
+    throw new BridgeError(
+      "BRIDGE_MODE_UNSUPPORTED",
+      `the node has no HTTP usage queue (GET /v0/management/usage-queue answered 404: ${message})`,
+    );
   }
   throw new BridgeError("BRIDGE_HTTP_ERROR", `GET /v0/management/usage-queue answered HTTP ${status}: ${message}`, {
     retryable: status >= 500 || status === 429,
@@ -48,6 +57,7 @@ function get(options: HttpPopOptions): Promise<{ status: number; body: Buffer }>
         path: `/v0/management/usage-queue?count=${options.count}`,
         headers: { Authorization: `Bearer ${options.managementKey}`, Accept: "application/json" },
         timeout: options.timeoutMs,
+        ...(options.agent === undefined ? {} : { agent: options.agent }),
         ...(options.tls === undefined
           ? {}
           : { ca: options.tls.ca, rejectUnauthorized: options.tls.rejectUnauthorized, servername: options.tls.servername }),

@@ -18,10 +18,17 @@ export interface BridgeMetrics {
   readonly authFailures: Counter<"node" | "reason">;
   /** Sessions that ended in an error and were reconnected after a backoff. */
   readonly reconnects: Counter<"node">;
-  /** Unix time (seconds) of the node's last successful cycle: a pop whose records were all acknowledged. */
+  /** Unix time (seconds) of the node's last successful cycle: a spooled batch Kafka acknowledged. */
   readonly lastSuccess: Gauge<"node">;
   /** 1 while the node is connected and authenticated, else 0. */
   readonly up: Gauge<"node">;
+  /** Records in the node's spool that Kafka has not acknowledged yet, and their bytes. */
+  readonly spoolRecords: Gauge<"node">;
+  readonly spoolBytes: Gauge<"node">;
+  /** Damaged stretches found in the spool at start-up (set aside and reported). */
+  readonly spoolDamaged: Counter<"node">;
+  /** 1 while the node is drained with LPOP because it does not support its configured mode. */
+  readonly modeFallback: Gauge<"node" | "configured">;
 }
 
 /** Creates the metrics in `registry` (a new one by default). */
@@ -47,5 +54,12 @@ export function createBridgeMetrics(registry: Registry = new Registry()): Bridge
     reconnects: counter("bridge_reconnects_total", "Sessions ended by an error and retried after a backoff.", ["node"]),
     lastSuccess: gauge("bridge_last_success_timestamp_seconds", "Unix time of the node's last fully acknowledged pop.", ["node"]),
     up: gauge("bridge_node_up", "1 while the node is connected and authenticated.", ["node"]),
+    spoolRecords: gauge("bridge_spool_records", "Records in the node's spool not yet acknowledged by Kafka.", ["node"]),
+    spoolBytes: gauge("bridge_spool_bytes", "Bytes of the node's spool entries not yet acknowledged by Kafka.", ["node"]),
+    spoolDamaged: counter("bridge_spool_damaged_total", "Damaged spool stretches found at start-up, set aside and reported.", ["node"]),
+    modeFallback: gauge("bridge_mode_fallback", "1 while the node is drained with LPOP because it does not support its configured mode.", [
+      "node",
+      "configured",
+    ]),
   };
 }

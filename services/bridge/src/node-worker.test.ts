@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isBridgeError } from "./errors";
-import { popReply } from "./node-worker";
+import { popReply } from "./resp-intake";
 import type { RespValue } from "./resp/resp-codec";
 
 const bulk = (text: string): RespValue => ({ type: "bulk", value: Buffer.from(text) });

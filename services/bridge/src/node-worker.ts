@@ -1,10 +1,14 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+import type { Clock } from "@usage-ledger/statistics";
 import type { AuthGuard, AuthPolicy } from "./auth-guard";
 import { backoffDelay, type BackoffPolicy } from "./clock";
 import { deliverBatch, type DeliveryContext, type UndeliveredMessage } from "./delivery";
 import { BridgeError, errorMessage, isBridgeError } from "./errors";
 import { popHttpUsageQueue } from "./http-queue";
-import { describeValue, type RespValue } from "./resp/resp-codec";
-import { arrayItems, RespConnection, type NodeTls } from "./resp/resp-connection";
+import { RespIntake } from "./resp-intake";
+import type { NodeTls } from "./resp/resp-connection";
+import type { Spool, SpoolStats } from "./spool/spool";
 
 /** How the bridge reads a node's usage queue. */
 export type NodeMode = "lpop" | "subscribe" | "http";
@@ -19,23 +23,21 @@ export interface NodeConfig {
   readonly managementKey: string;
   readonly tls?: NodeTls;
   readonly mode: NodeMode;
-  /** Written into each record's `extra.nodeId`; default the address. */
+  /** Written into each record's `extra.nodeId`, and names the node's spool folder; default the address. */
   readonly id: string;
 }
 
 /** Timing and size settings shared by every node. */
 export interface BridgeTuning {
-  /** Records per `LPOP usage <count>` / HTTP `count`; default 500. */
+  /** Records per `LPOP usage <count>` / HTTP `count`, and per publish round; default 500. */
   readonly batchSize: number;
   /** Wait after an empty pop; default 1000 ms. */
   readonly pollIntervalMs: number;
   readonly connectTimeoutMs: number;
   /** Time allowed for one reply (AUTH, LPOP, PING, an HTTP pop); default 30 s. */
   readonly commandTimeoutMs: number;
-  /** Subscribe mode: PING this often to find a dead connection; default 30 s. */
+  /** Subscribe mode: a PING at least this often finds a dead connection; default 30 s. */
   readonly pingIntervalMs: number;
-  /** Subscribe mode: leave subscribe mode (UNSUBSCRIBE, then drain by LPOP) when this many received messages wait; default 2 × batchSize. */
-  readonly maxBufferedMessages: number;
   /** Largest HTTP usage-queue response, bytes; default 256 MiB. */
   readonly maxHttpBodyBytes: number;
   /** Backoff between reconnects after errors other than authentication; default 500 ms .. 30 s. */
@@ -51,11 +53,19 @@ export type NodeStatus = "idle" | "connecting" | "connected" | "backoff" | "auth
 /** The health of one node. */
 export interface NodeHealth {
   readonly address: string;
+  /** The configured mode. */
   readonly mode: NodeMode;
+  /** The mode the node is actually drained with (`lpop` when it does not support the configured one). */
+  readonly drainedWith: NodeMode;
   readonly status: NodeStatus;
-  /** False when the node needs attention: authentication refused, banned, publishing failing, or reconnects failing repeatedly. */
+  /**
+   * False when the node needs attention: authentication refused, banned, publishing failing,
+   * reconnects failing repeatedly, not drainable in its configured mode, or its spool full or failing.
+   */
   readonly healthy: boolean;
-  /** ISO time of the last fully acknowledged pop (scheduler clock). */
+  /** Why the node is drained with another mode than configured; null when it is not. */
+  readonly fallback: string | null;
+  /** ISO time of the last batch Kafka acknowledged (scheduler clock). */
   readonly lastSuccessAt: string | null;
   readonly lastError: { readonly code: string; readonly message: string; readonly at: string } | null;
   readonly consecutiveAuthFailures: number;
@@ -63,6 +73,15 @@ export interface NodeHealth {
   readonly nextAttemptAt: string | null;
   /** True while a publish or dead-letter write of this node is being retried. */
   readonly deliveryRetrying: boolean;
+  readonly spool: SpoolStats;
+}
+
+/** What a worker leaves behind when it stops. */
+export interface NodeStopReport {
+  /** Records held in memory only (the spool could not be written) that Kafka did not take: lost. */
+  readonly undelivered: readonly UndeliveredMessage[];
+  /** Records still in the spool: published by the next start. */
+  readonly leftInSpool: number;
 }
 
 /** A failed reconnect count at which a node is reported unhealthy. */
@@ -75,23 +94,33 @@ export interface NodeWorkerDeps {
   readonly guard: AuthGuard;
   /** The delivery context of this node (logger, metrics, clock, publisher, dead letters). */
   readonly delivery: DeliveryContext;
+  /** The node's spool, opened. */
+  readonly spool: Spool;
+  /** Stamps the time each message was received (kept in the spool). */
+  readonly stamp: Clock;
 }
 
 /**
- * Reads one node's usage queue until stopped: connect, authenticate, pop (or subscribe), hand each
- * batch to {@link deliverBatch} and pop the next only once the previous one is acknowledged.
- * Errors end the session; the worker reconnects after a jittered exponential backoff, or, after an
- * authentication failure, when the {@link AuthGuard} allows.
+ * Reads one node's usage queue until stopped. Two loops run side by side: the intake takes
+ * records from the node (LPOP, SUBSCRIBE or HTTP) and appends each batch to the node's spool before
+ * anything else; the publisher takes batches from the spool, hands them to {@link deliverBatch}
+ * and drops them from the spool once Kafka acknowledged them. Intake errors end the session; it
+ * reconnects after a jittered exponential backoff, or, after an authentication failure, when the
+ * {@link AuthGuard} allows.
  */
 export class NodeWorker {
   private readonly deps: NodeWorkerDeps;
+  private readonly resp: RespIntake;
   private status: NodeStatus = "idle";
+  private drainMode: NodeMode;
+  private fallbackReason: string | undefined;
   private lastSuccessAt: number | undefined;
   private lastError: { code: string; message: string; at: number } | undefined;
   private nextAttemptAt: number | undefined;
   private reconnectFailures = 0;
   private retrying = false;
-  private readonly undelivered: UndeliveredMessage[] = [];
+  private spoolWasFull = false;
+  private httpAgent: HttpAgent | undefined;
 
   constructor(deps: NodeWorkerDeps) {
     this.deps = {
@@ -103,13 +132,92 @@ export class NodeWorker {
         },
       },
     };
+    this.drainMode = deps.node.mode;
+    const { logger, metrics, clock } = this.deps.delivery;
+    this.resp = new RespIntake({
+      node: deps.node,
+      tuning: deps.tuning,
+      guard: deps.guard,
+      metrics,
+      logger,
+      clock,
+      spool: deps.spool,
+      store: (messages) => this.store(messages),
+      connected: () => this.connected(),
+      fallBack: (reason) => this.fallBack(reason),
+      spoolFull: () => this.spoolFull(),
+    });
+    if (deps.spool.damage.length > 0) metrics.spoolDamaged.inc({ node: deps.node.address }, deps.spool.damage.length);
+    this.updateSpoolMetrics();
   }
 
   /**
-   * Runs until `intake` aborts, then finishes the batch in hand (bounded by `deliveryDeadline`)
-   * and resolves with whatever could not be delivered.
+   * Runs until `intake` aborts; then publishes what the spool still holds, until it is empty or
+   * `deliveryDeadline` aborts, and reports what is left.
    */
-  async run(intake: AbortSignal, deliveryDeadline: AbortSignal): Promise<UndeliveredMessage[]> {
+  async run(intake: AbortSignal, deliveryDeadline: AbortSignal): Promise<NodeStopReport> {
+    const intakeEnded = new AbortController();
+    const publishing = this.publishLoop(deliveryDeadline, intakeEnded.signal);
+    try {
+      await this.intakeLoop(intake);
+    } finally {
+      intakeEnded.abort();
+      this.httpAgent?.destroy();
+    }
+    await publishing;
+    this.status = "stopped";
+    this.nextAttemptAt = undefined;
+    const { spool } = this.deps;
+    const { logger } = this.deps.delivery;
+    const lost = spool.memoryOnlyMessages();
+    const error = new BridgeError(
+      "BRIDGE_PUBLISH_FAILED",
+      "held in memory only (the spool could not be written) and not acknowledged before the stop deadline",
+    );
+    for (const message of lost) {
+      logger.error(
+        { code: error.code, payload: message.raw.toString("utf8") },
+        "usage record taken from the node but neither spooled nor delivered before the bridge stopped (its payload is logged here to be replayed by hand)",
+      );
+    }
+    const leftInSpool = spool.pendingRecords - lost.length;
+    if (leftInSpool > 0) logger.warn({ records: leftInSpool }, "records left in the spool: the next start publishes them first");
+    return { undelivered: lost.map((message) => ({ nodeAddress: this.deps.node.address, raw: message.raw, error })), leftInSpool };
+  }
+
+  /** This node's health now. */
+  health(): NodeHealth {
+    const iso = (time: number | undefined): string | null => (time === undefined ? null : new Date(time).toISOString());
+    const { node, guard, spool } = this.deps;
+    const authFailing = guard.authState === "failed" || guard.authState === "locked-out" || guard.authState === "banned";
+    const failing = authFailing || this.status === "auth-failed" || this.status === "banned";
+    const spoolStats = spool.stats();
+    const spoolTrouble = spoolStats.full || spoolStats.failing !== null || spoolStats.memoryOnly > 0;
+    return {
+      address: node.address,
+      mode: node.mode,
+      drainedWith: this.drainMode,
+      status: this.status,
+      healthy:
+        !failing &&
+        !this.retrying &&
+        this.reconnectFailures < UNHEALTHY_AFTER_RECONNECTS &&
+        this.fallbackReason === undefined &&
+        !spoolTrouble,
+      fallback: this.fallbackReason ?? null,
+      lastSuccessAt: iso(this.lastSuccessAt),
+      lastError:
+        this.lastError === undefined
+          ? null
+          : { code: this.lastError.code, message: this.lastError.message, at: iso(this.lastError.at) ?? "" },
+      consecutiveAuthFailures: guard.consecutiveFailures,
+      nextAttemptAt: iso(this.nextAttemptAt),
+      deliveryRetrying: this.retrying,
+      spool: spoolStats,
+    };
+  }
+
+  private async intakeLoop(intake: AbortSignal): Promise<void> {
     const { clock } = this.deps.delivery;
     while (!intake.aborted) {
       const wait = this.deps.guard.nextAttemptAt(clock.now()) - clock.now();
@@ -121,7 +229,7 @@ export class NodeWorker {
         this.nextAttemptAt = undefined;
         // A refused key or a ban stays the status until an authentication succeeds.
         if (this.status !== "auth-failed" && this.status !== "banned") this.status = "connecting";
-        await this.session(intake, deliveryDeadline);
+        await this.session(intake);
       } catch (error) {
         if (isBridgeError(error, "BRIDGE_STOPPED") && intake.aborted) break;
         await this.afterError(error, intake).catch(() => undefined);
@@ -129,31 +237,87 @@ export class NodeWorker {
         this.deps.delivery.metrics.up.set({ node: this.deps.node.address }, 0);
       }
     }
-    this.status = "stopped";
-    this.nextAttemptAt = undefined;
-    return this.undelivered;
   }
 
-  /** This node's health now. */
-  health(): NodeHealth {
-    const iso = (time: number | undefined): string | null => (time === undefined ? null : new Date(time).toISOString());
-    const { node, guard } = this.deps;
-    const authFailing = guard.authState === "failed" || guard.authState === "locked-out" || guard.authState === "banned";
-    const failing = authFailing || this.status === "auth-failed" || this.status === "banned";
-    return {
-      address: node.address,
-      mode: node.mode,
-      status: this.status,
-      healthy: !failing && !this.retrying && this.reconnectFailures < UNHEALTHY_AFTER_RECONNECTS,
-      lastSuccessAt: iso(this.lastSuccessAt),
-      lastError:
-        this.lastError === undefined
-          ? null
-          : { code: this.lastError.code, message: this.lastError.message, at: iso(this.lastError.at) ?? "" },
-      consecutiveAuthFailures: guard.consecutiveFailures,
-      nextAttemptAt: iso(this.nextAttemptAt),
-      deliveryRetrying: this.retrying,
-    };
+  private async session(intake: AbortSignal): Promise<void> {
+    switch (this.drainMode) {
+      case "lpop":
+        return this.resp.lpop(intake);
+      case "subscribe":
+        return this.resp.subscribe(intake);
+      case "http":
+        try {
+          return await this.httpSession(intake);
+        } catch (error) {
+          if (!isBridgeError(error, "BRIDGE_MODE_UNSUPPORTED")) throw error;
+          this.fallBack(error.message);
+        }
+    }
+  }
+
+  /**
+   * Publishes the spool's batches in order, each dropped from the spool once Kafka acknowledged it.
+   * After the intake ended it goes on until the spool is empty; the delivery deadline cuts it short
+   * (what is left stays in the spool).
+   */
+  private async publishLoop(deadline: AbortSignal, intakeEnded: AbortSignal): Promise<void> {
+    const { spool, tuning, node } = this.deps;
+    const { metrics, clock } = this.deps.delivery;
+    for (;;) {
+      const ending = intakeEnded.aborted;
+      if (deadline.aborted || (ending && spool.pendingRecords === 0)) return;
+      let batch;
+      try {
+        batch = await spool.take(tuning.batchSize, ending ? deadline : AbortSignal.any([deadline, intakeEnded]));
+      } catch {
+        continue;
+      }
+      const result = await deliverBatch(this.deps.delivery, batch.messages, deadline);
+      // Cut short by the stop deadline: the batch stays in the spool for the next start.
+      if (result.undelivered.length > 0) return;
+      spool.acknowledge(batch);
+      this.updateSpoolMetrics();
+      const now = clock.now();
+      this.lastSuccessAt = now;
+      metrics.lastSuccess.set({ node: node.address }, now / 1000);
+    }
+  }
+
+  /** Appends messages just taken from the node to the spool; see IntakeContext.store. */
+  private store(messages: readonly Buffer[]): Promise<void> {
+    const { node, spool, stamp } = this.deps;
+    this.deps.delivery.metrics.popped.inc({ node: node.address }, messages.length);
+    const result = spool.append(messages.map((raw) => ({ raw, receivedAt: stamp() })));
+    this.updateSpoolMetrics();
+    if (!spool.full) this.spoolWasFull = false;
+    return result.durable;
+  }
+
+  private spoolFull(): void {
+    if (this.spoolWasFull) return;
+    this.spoolWasFull = true;
+    this.deps.delivery.logger.warn(
+      { records: this.deps.spool.pendingRecords },
+      "the spool is full (spoolMaxBytes): the bridge takes no more records from the node until Kafka has taken some",
+    );
+  }
+
+  private fallBack(reason: string): void {
+    const { node } = this.deps;
+    this.drainMode = "lpop";
+    this.fallbackReason = reason;
+    this.deps.delivery.metrics.modeFallback.set({ node: node.address, configured: node.mode }, 1);
+    this.deps.delivery.logger.error(
+      { code: "BRIDGE_MODE_UNSUPPORTED", configured: node.mode, drainedWith: "lpop", reason },
+      `the node cannot be drained in ${node.mode} mode (an older CLIProxyAPI, e.g. v6.9.x, has only LPOP): draining it with LPOP instead; set its mode to lpop to make this permanent`,
+    );
+  }
+
+  private updateSpoolMetrics(): void {
+    const { node, spool } = this.deps;
+    const stats = spool.stats();
+    this.deps.delivery.metrics.spoolRecords.set({ node: node.address }, stats.records);
+    this.deps.delivery.metrics.spoolBytes.set({ node: node.address }, stats.bytes);
   }
 
   private async afterError(error: unknown, intake: AbortSignal): Promise<void> {
@@ -211,151 +375,21 @@ export class NodeWorker {
     }
   }
 
-  private session(intake: AbortSignal, deadline: AbortSignal): Promise<void> {
-    switch (this.deps.node.mode) {
-      case "lpop":
-        return this.respSession(intake, deadline, false);
-      case "subscribe":
-        return this.respSession(intake, deadline, true);
-      case "http":
-        return this.httpSession(intake, deadline);
-    }
-  }
-
-  private async respSession(intake: AbortSignal, deadline: AbortSignal, subscribe: boolean): Promise<void> {
-    const { node, tuning } = this.deps;
-    const connection = await RespConnection.open({
-      host: node.host,
-      port: node.port,
-      tls: node.tls,
-      connectTimeoutMs: tuning.connectTimeoutMs,
-      signal: intake,
-    });
-    try {
-      await this.authenticate(connection);
-      this.connected();
-      for (;;) {
-        // lpop mode pops until stopped; subscribe mode first drains what the node queued while
-        // nobody was subscribed (or while the bridge stepped out of subscribe mode), then subscribes.
-        while (!intake.aborted) {
-          const popped = await this.pop(connection);
-          await this.deliver(popped, deadline);
-          if (subscribe && popped.length < tuning.batchSize) break;
-          if (popped.length === 0) await this.deps.delivery.clock.sleep(tuning.pollIntervalMs, intake);
-        }
-        if (!subscribe || intake.aborted) return;
-        if ((await this.subscribed(connection, intake, deadline)) === "stopped") return;
-      }
-    } finally {
-      connection.close();
-    }
-  }
-
-  private async authenticate(connection: RespConnection): Promise<void> {
-    const { node, guard, tuning } = this.deps;
-    const { clock, metrics } = this.deps.delivery;
-    guard.recordAttempt(clock.now());
-    metrics.authAttempts.inc({ node: node.address });
-    const reply = await connection.command(["AUTH", node.managementKey], tuning.commandTimeoutMs);
-    if (reply.type === "simple" && reply.value.toUpperCase() === "OK") {
-      guard.recordSuccess();
-      return;
-    }
-    if (reply.type === "error") throw refusal(reply.message);
-    throw new BridgeError("BRIDGE_PROTOCOL_ERROR", `unexpected reply to AUTH: ${describeValue(reply)}`);
-  }
-
-  /** `LPOP usage <count>`: the popped messages (none for a nil or empty reply). */
-  private async pop(connection: RespConnection): Promise<Buffer[]> {
-    const { node, tuning } = this.deps;
-    const reply = await connection.command(["LPOP", "usage", String(tuning.batchSize)], tuning.commandTimeoutMs);
-    const messages = popReply(reply);
-    if (messages.length > 0) this.deps.delivery.metrics.popped.inc({ node: node.address }, messages.length);
-    return messages;
-  }
-
   /**
-   * Subscribe mode: takes pushed records until stopped, or until `maxBufferedMessages` received
-   * messages wait for Kafka. Either way it leaves with `UNSUBSCRIBE`, whose reply comes after every
-   * message pushed before it (none is left behind); from then on the node queues new records, which
-   * the caller drains with LPOP before it subscribes again. So a slow Kafka never fills the node's
-   * 256-message subscriber buffer (the node would drop the subscriber and its buffered records).
+   * http mode: `GET /v0/management/usage-queue?count=N` in a loop over one kept-alive connection,
+   * each response stored in the spool before the next request. Every request carries the key, and
+   * the node checks it with bcrypt each time (see README.md: prefer lpop).
    */
-  private async subscribed(connection: RespConnection, intake: AbortSignal, deadline: AbortSignal): Promise<"stopped" | "resubscribe"> {
-    const { node, tuning } = this.deps;
-    const { logger, metrics } = this.deps.delivery;
-    const buffer: Buffer[] = [];
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const waiting = wake;
-      wake = undefined;
-      waiting?.();
-    };
-    let leaving = false;
-    let left = false;
-    const leave = (): void => {
-      if (leaving) return;
-      leaving = true;
-      connection.unsubscribe("usage", tuning.commandTimeoutMs).then(
-        () => {
-          left = true;
-          notify();
-        },
-        // A failed UNSUBSCRIBE has closed the connection: the loop sees it.
-        notify,
-      );
-    };
-    await connection.subscribe("usage", tuning.commandTimeoutMs, (channel, payload) => {
-      if (channel !== "usage") return;
-      buffer.push(payload);
-      metrics.popped.inc({ node: node.address });
-      if (buffer.length >= tuning.maxBufferedMessages && !leaving) {
-        logger.warn({ buffered: buffer.length }, "records arrive faster than Kafka takes them: leaving subscribe mode to drain the queue");
-        leave();
-      }
-      notify();
-    });
-    this.connected();
-    connection.onClose(notify);
-    intake.addEventListener("abort", notify, { once: true });
-    const pinging = new AbortController();
-    void this.ping(connection, pinging.signal);
-    try {
-      for (;;) {
-        if (intake.aborted) leave();
-        if (buffer.length > 0) {
-          await this.deliver(buffer.splice(0, tuning.batchSize), deadline);
-          continue;
-        }
-        if (left) return intake.aborted ? "stopped" : "resubscribe";
-        if (!connection.isOpen) throw await connection.closed();
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    } finally {
-      pinging.abort();
-      intake.removeEventListener("abort", notify);
-    }
-  }
-
-  /** Subscribe mode: a PING every pingIntervalMs; no answer in time closes the connection. */
-  private async ping(connection: RespConnection, signal: AbortSignal): Promise<void> {
-    const { clock } = this.deps.delivery;
-    try {
-      while (connection.isOpen) {
-        await clock.sleep(this.deps.tuning.pingIntervalMs, signal);
-        await connection.command(["PING"], this.deps.tuning.commandTimeoutMs);
-      }
-    } catch {
-      // A failed PING has closed the connection already; an abort means the session is over.
-    }
-  }
-
-  private async httpSession(intake: AbortSignal, deadline: AbortSignal): Promise<void> {
-    const { node, tuning, guard } = this.deps;
+  private async httpSession(intake: AbortSignal): Promise<void> {
+    const { node, tuning, guard, spool } = this.deps;
     const { clock, metrics } = this.deps.delivery;
+    this.httpAgent ??=
+      node.tls === undefined ? new HttpAgent({ keepAlive: true, maxSockets: 1 }) : new HttpsAgent({ keepAlive: true, maxSockets: 1 });
     while (!intake.aborted) {
+      if (spool.full) {
+        this.spoolFull();
+        await spool.waitForRoom(intake);
+      }
       // Every request carries the key; while it is not known good, each one is an authentication attempt.
       const probing = guard.authState !== "ok";
       if (probing) {
@@ -366,6 +400,7 @@ export class NodeWorker {
         host: node.host,
         port: node.port,
         tls: node.tls,
+        agent: this.httpAgent,
         managementKey: node.managementKey,
         count: tuning.batchSize,
         timeoutMs: tuning.commandTimeoutMs,
@@ -373,65 +408,21 @@ export class NodeWorker {
       });
       if (probing) guard.recordSuccess();
       this.connected();
-      if (messages.length > 0) metrics.popped.inc({ node: node.address }, messages.length);
-      await this.deliver(messages, deadline);
-      if (messages.length === 0) await clock.sleep(tuning.pollIntervalMs, intake);
+      if (messages.length > 0) {
+        try {
+          await this.store(messages);
+        } catch {
+          await spool.waitForMemoryOnly(intake);
+        }
+      } else {
+        await clock.sleep(tuning.pollIntervalMs, intake);
+      }
     }
   }
 
   private connected(): void {
     this.status = "connected";
+    this.reconnectFailures = 0;
     this.deps.delivery.metrics.up.set({ node: this.deps.node.address }, 1);
   }
-
-  /** Delivers one batch; a batch cut short by the stop deadline ends the session. */
-  private async deliver(messages: readonly Buffer[], deadline: AbortSignal): Promise<void> {
-    if (messages.length > 0) {
-      const result = await deliverBatch(this.deps.delivery, messages, deadline);
-      if (result.undelivered.length > 0) {
-        this.undelivered.push(...result.undelivered);
-        for (const lost of result.undelivered) {
-          this.deps.delivery.logger.error(
-            { code: lost.error.code, payload: lost.raw.toString("utf8") },
-            "usage record popped from the node but not delivered before the bridge stopped (its payload is logged here to be replayed by hand)",
-          );
-        }
-        throw new BridgeError("BRIDGE_STOPPED", "stop deadline reached with records undelivered");
-      }
-    }
-    const now = this.deps.delivery.clock.now();
-    this.lastSuccessAt = now;
-    this.reconnectFailures = 0;
-    this.deps.delivery.metrics.lastSuccess.set({ node: this.deps.node.address }, now / 1000);
-  }
-}
-
-/** The messages of an `LPOP usage <count>` reply: an array of bulk strings, or nil, or (without count) one bulk string. */
-export function popReply(reply: RespValue): Buffer[] {
-  switch (reply.type) {
-    case "array": {
-      const messages: Buffer[] = [];
-      for (const item of arrayItems(reply)) {
-        if (item.type !== "bulk" || item.value === null) {
-          throw new BridgeError("BRIDGE_PROTOCOL_ERROR", `LPOP returned a non-string element: ${describeValue(item)}`);
-        }
-        messages.push(item.value);
-      }
-      return messages;
-    }
-    case "bulk":
-      return reply.value === null ? [] : [reply.value];
-    case "error":
-      if (/^NOAUTH/i.test(reply.message)) throw new BridgeError("BRIDGE_AUTH_FAILED", `node requires authentication: ${reply.message}`);
-      throw new BridgeError("BRIDGE_COMMAND_ERROR", `node refused LPOP usage: ${reply.message}`);
-    case "simple":
-    case "integer":
-      throw new BridgeError("BRIDGE_PROTOCOL_ERROR", `unexpected reply to LPOP: ${describeValue(reply)}`);
-  }
-}
-
-/** The error for an error reply to AUTH: a ban, or a refused key (`-WRONGPASS`, `-ERR`, `-NOAUTH`). */
-function refusal(message: string): BridgeError {
-  if (/banned/i.test(message)) return new BridgeError("BRIDGE_NODE_BANNED", `node banned this address: ${message}`);
-  return new BridgeError("BRIDGE_AUTH_FAILED", `node refused the management key: ${message}`);
 }

@@ -1,26 +1,12 @@
-import { createAggregator, type Aggregator } from "@usage-ledger/aggregator";
-import { testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { RequestStatistics, type StatisticsSnapshot } from "@usage-ledger/statistics";
-import { pino } from "pino";
+import { RequestStatistics } from "@usage-ledger/statistics";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { NodeConfig, NodeMode } from "../src/node-worker";
 import { FakeCliProxyNode } from "./support/fake-cliproxy";
-import { eventually, fakeNodeConfig, startTestBridge, type TestBridge } from "./support/helpers";
+import { eventually, fakeNodeConfig, sortedDetails, startTestAggregator, startTestBridge, type TestBridge } from "./support/helpers";
 import { CURRENT_ERA, fromNode, generatedPayloads, MALFORMED, SEED_ERA, type LiteralPayload } from "./support/payloads";
 
 const brokers = inject("kafkaBrokers");
 const KEY = "fleet-management-key";
-
-/** A snapshot with each model's details in timestamp order (details of several nodes interleave). */
-function sortedDetails(snapshot: StatisticsSnapshot): StatisticsSnapshot {
-  const copy = structuredClone(snapshot);
-  for (const api of Object.values(copy.apis)) {
-    for (const model of Object.values(api.models)) {
-      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source.localeCompare(b.source)));
-    }
-  }
-  return copy;
-}
 
 /**
  * Acceptance 4: a fleet of three CLIProxyAPI nodes (one per mode) → bridge → usage.records →
@@ -34,33 +20,9 @@ describe("bridge → aggregator end to end (acceptance 4)", () => {
   });
 
   it("the aggregator's statistics equal those computed from the payloads fed to the nodes", async () => {
-    const base = uniqueName("bridge-e2e");
-    const topics = { recordsTopic: `${base}.records`, dlqTopic: `${base}.records.dlq`, snapshotsTopic: `${base}.snapshots` };
-    cleanups.push(async () => {
-      const admin = testKafka(brokers).admin();
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const names = Object.values(topics).filter((name) => existing.has(name));
-      if (names.length > 0) await admin.deleteTopics({ topics: names }).catch(() => undefined);
-      await admin.disconnect();
-    });
-    const aggregator: Aggregator = createAggregator({
-      brokers,
-      clientId: `${base}-aggregator`,
-      groupId: `${base}-group`,
-      instanceId: "e2e-1",
-      ...topics,
-      partitions: 3,
-      snapshotIntervalMs: 1_000,
-      snapshotEveryRecords: 10_000,
-      fullSnapshotEvery: 4,
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1_000,
-      rebalanceTimeoutMs: 20_000,
-      logger: pino({ level: "silent" }),
-    });
-    await aggregator.start();
-    cleanups.push(() => aggregator.stop());
+    const counting = await startTestAggregator(brokers, "bridge-e2e");
+    cleanups.push(() => counting.close());
+    const { aggregator, topics } = counting;
 
     const feeds: Array<{ mode: NodeMode; payloads: LiteralPayload[] }> = [
       { mode: "lpop", payloads: [...SEED_ERA, ...generatedPayloads(300, { prefix: "e2e-lpop", keys: 4 })] },

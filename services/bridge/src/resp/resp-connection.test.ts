@@ -6,7 +6,8 @@ import { RespConnection } from "./resp-connection";
 
 /**
  * RespConnection against the fake CLIProxyAPI node, and the fake's own protocol checked byte for
- * byte (it is the reference the integration tests trust).
+ * byte against what CLIProxyAPI v7.2.140 writes (internal/api/redis_queue_protocol.go): the fake
+ * is the reference the integration tests trust.
  */
 const KEY = "the-management-key";
 const nodes: FakeCliProxyNode[] = [];
@@ -26,13 +27,14 @@ async function open(port: number): Promise<RespConnection> {
   return connection;
 }
 
-/** Writes raw bytes, resolves with the raw bytes the node answered once `until` matches them. */
+/** Writes raw bytes, resolves with the raw bytes the node answered once `until` matches them (or the node closed). */
 async function rawConversation(port: number, request: string, until: (reply: string) => boolean): Promise<string> {
   const socket: Socket = connect({ host: "127.0.0.1", port });
   let reply = "";
   try {
     await new Promise<void>((resolve, reject) => {
       socket.on("error", reject);
+      socket.on("end", () => resolve());
       socket.on("data", (chunk: Buffer) => {
         reply += chunk.toString("utf8");
         if (until(reply)) resolve();
@@ -51,7 +53,7 @@ afterEach(async () => {
 });
 
 describe("the fake CLIProxyAPI node, byte for byte", () => {
-  it("answers NOAUTH before AUTH, then pops FIFO with and without count, nil when empty", async () => {
+  it("answers NOAUTH before AUTH, then pops FIFO with and without count (an empty array, or nil without count, when empty)", async () => {
     const { node, port } = await fakeNode();
     node.enqueue('{"n":1}');
     node.enqueue('{"n":2}');
@@ -70,46 +72,115 @@ describe("the fake CLIProxyAPI node, byte for byte", () => {
     ].join("");
     const expected = [
       "-NOAUTH Authentication required.\r\n",
-      "-WRONGPASS invalid management key\r\n",
+      "-ERR invalid management key\r\n",
       "+OK\r\n",
       '$7\r\n{"n":1}\r\n',
       '*2\r\n$7\r\n{"n":2}\r\n$7\r\n{"n":3}\r\n',
-      "*-1\r\n",
+      "*0\r\n",
       "$-1\r\n",
-      "-ERR value is out of range, must be positive\r\n",
-      "-ERR unknown command 'FLUSH', with args beginning with: \r\n",
-      "+PONG\r\n",
+      "-ERR value is not an integer or out of range\r\n",
+      "-ERR unknown command 'flush'\r\n",
+      // The node knows PING only in subscribe mode.
+      "-ERR unknown command 'ping'\r\n",
     ].join("");
     expect(await rawConversation(port, request, (reply) => reply.length >= expected.length)).toBe(expected);
   });
 
-  it("answers an empty array instead of nil when configured so", async () => {
-    const { port } = await fakeNode({ emptyCountReply: "empty-array" });
+  it("answers nil instead of the empty array when configured so", async () => {
+    const { port } = await fakeNode({ emptyCountReply: "nil" });
     const request = `*2\r\n$4\r\nAUTH\r\n$${KEY.length}\r\n${KEY}\r\n*3\r\n$4\r\nLPOP\r\n$5\r\nusage\r\n$3\r\n500\r\n`;
-    expect(await rawConversation(port, request, (reply) => reply.endsWith("*0\r\n"))).toBe("+OK\r\n*0\r\n");
+    expect(await rawConversation(port, request, (reply) => reply.endsWith("*-1\r\n"))).toBe("+OK\r\n*-1\r\n");
   });
 
-  it("in subscribe mode: confirms, pushes support_refresh first, allows only PING, UNSUBSCRIBE, QUIT", async () => {
-    const { node, port } = await fakeNode();
-    const request = [
-      `*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$${KEY.length}\r\n${KEY}\r\n`,
-      "*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nusage\r\n",
-      "*3\r\n$4\r\nLPOP\r\n$5\r\nusage\r\n$1\r\n1\r\n",
-      "*1\r\n$4\r\nPING\r\n",
-      "*2\r\n$11\r\nUNSUBSCRIBE\r\n$5\r\nusage\r\n",
-      "*1\r\n$4\r\nQUIT\r\n",
-    ].join("");
-    const expected = [
-      "+OK\r\n",
-      "*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n",
-      '*3\r\n$7\r\nmessage\r\n$5\r\nusage\r\n$24\r\n{"support_refresh":true}\r\n',
-      "-ERR Can't execute 'lpop': only PING, UNSUBSCRIBE and QUIT are allowed in subscribe mode\r\n",
-      "*2\r\n$4\r\npong\r\n$0\r\n\r\n",
-      "*3\r\n$11\r\nunsubscribe\r\n$5\r\nusage\r\n:0\r\n",
-      "+OK\r\n",
-    ].join("");
+  it("v6.9.x: knows no SUBSCRIBE and has no HTTP queue", async () => {
+    const { port } = await fakeNode({ era: "v6.9" });
+    const request = `*2\r\n$4\r\nAUTH\r\n$${KEY.length}\r\n${KEY}\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nusage\r\n`;
+    const expected = "+OK\r\n-ERR unknown command 'subscribe'\r\n";
     expect(await rawConversation(port, request, (reply) => reply.length >= expected.length)).toBe(expected);
-    expect(node.subscriberCount).toBe(0);
+    const http = await rawConversation(
+      port,
+      `GET /v0/management/usage-queue?count=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`,
+      (reply) => reply.includes("404 page not found"),
+    );
+    expect(http).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
+  it("v6.9.x: keeps a record 60 s, whatever retention it is given", async () => {
+    let now = 0;
+    const { node } = await fakeNode({ era: "v6.9", retentionMs: 3_600_000, now: () => now });
+    node.enqueue('{"old":1}');
+    now = 60_001;
+    node.enqueue('{"new":1}');
+    expect(node.queued).toBe(1);
+    expect(node.expired.map(String)).toEqual(['{"old":1}']);
+  });
+
+  it("in subscribe mode: confirms, pushes support_refresh first, allows only PING and UNSUBSCRIBE (then closes)", async () => {
+    const { node, port } = await fakeNode();
+    const socket: Socket = connect({ host: "127.0.0.1", port });
+    let reply = "";
+    const replied = (what: (text: string) => boolean): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!what(reply)) return;
+          socket.off("data", check);
+          socket.off("end", check);
+          resolve();
+        };
+        socket.on("error", reject);
+        socket.on("data", check);
+        socket.on("end", () => {
+          if (what(reply)) resolve();
+          else reject(new Error(`closed after ${JSON.stringify(reply)}`));
+        });
+      });
+    socket.on("data", (chunk: Buffer) => {
+      reply += chunk.toString("utf8");
+    });
+    try {
+      socket.write(`*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$${KEY.length}\r\n${KEY}\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nusage\r\n`);
+      const subscribed = [
+        "+OK\r\n",
+        "*3\r\n$9\r\nsubscribe\r\n$5\r\nusage\r\n:1\r\n",
+        '*3\r\n$7\r\nmessage\r\n$5\r\nusage\r\n$24\r\n{"support_refresh":true}\r\n',
+      ].join("");
+      await replied((text) => text.length >= subscribed.length);
+      expect(reply).toBe(subscribed);
+      socket.write(
+        [
+          "*3\r\n$4\r\nLPOP\r\n$5\r\nusage\r\n$1\r\n1\r\n",
+          "*2\r\n$4\r\nPING\r\n$1\r\n7\r\n",
+          "*2\r\n$11\r\nUNSUBSCRIBE\r\n$5\r\nusage\r\n",
+          "*1\r\n$4\r\nQUIT\r\n",
+        ].join(""),
+      );
+      const rest = [
+        "-ERR unknown command 'lpop'\r\n",
+        "*2\r\n$4\r\npong\r\n$1\r\n7\r\n",
+        // The node leaves the subscription and closes the connection: QUIT is never read.
+        "*3\r\n$11\r\nunsubscribe\r\n$5\r\nusage\r\n:0\r\n",
+      ].join("");
+      await replied((text) => socket.readableEnded && text.length >= subscribed.length + rest.length);
+      expect(reply).toBe(subscribed + rest);
+      expect(node.subscriberCount).toBe(0);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it("on UNSUBSCRIBE discards the pushes it had not written yet (the node's push buffer)", async () => {
+    const { node, port } = await fakeNode({ pushDelayMs: 60_000 });
+    const connection = await open(port);
+    await connection.command(["AUTH", KEY], 5_000);
+    const received: string[] = [];
+    await connection.subscribe("usage", 5_000, (_channel, payload) => received.push(payload.toString()));
+    node.enqueue('{"buffered":1}');
+    node.enqueue('{"buffered":2}');
+    await connection.unsubscribe("usage", 5_000);
+    expect(received).toEqual([]);
+    expect(node.lostInTransit.map(String)).toEqual(['{"buffered":1}', '{"buffered":2}']);
+    expect(node.handedOut).toEqual([]);
+    expect(isBridgeError(await connection.closed(), "BRIDGE_CONNECTION_CLOSED")).toBe(true);
   });
 
   it("bans an address after 5 refused keys in a row and forgets an idle count after 2 hours", async () => {
@@ -120,7 +191,7 @@ describe("the fake CLIProxyAPI node, byte for byte", () => {
     now += 2 * 60 * 60_000 + 1;
     for (let attempt = 0; attempt < 4; attempt += 1) await connection.command(["AUTH", "wrong"], 5_000);
     expect(node.bans).toBe(0);
-    expect(await connection.command(["AUTH", "wrong"], 5_000)).toEqual({ type: "error", message: "WRONGPASS invalid management key" });
+    expect(await connection.command(["AUTH", "wrong"], 5_000)).toEqual({ type: "error", message: "ERR invalid management key" });
     expect(node.bans).toBe(1);
     expect(await connection.command(["AUTH", KEY], 5_000)).toEqual({
       type: "error",
@@ -152,7 +223,7 @@ describe("RespConnection", () => {
       ['{"n":0}', '{"n":1}'],
       { type: "bulk", value: Buffer.from('{"n":2}') },
       ['{"n":3}', '{"n":4}'],
-      null,
+      [],
     ]);
   });
 
@@ -164,8 +235,10 @@ describe("RespConnection", () => {
     await connection.subscribe("usage", 5_000, (channel, payload) => received.push(`${channel} ${payload.toString()}`));
     node.enqueue('{"live":1}');
     node.refresh();
-    const pong = await connection.command(["PING"], 5_000);
+    const pong = await connection.command(["PING", "1"], 5_000);
     expect(pong.type).toBe("array");
+    // The node writes pushes from its buffer on a later turn than the pong: wait for them.
+    for (let waited = 0; received.length < 3 && waited < 5_000; waited += 10) await new Promise((done) => setTimeout(done, 10));
     expect(received).toEqual(['usage {"support_refresh":true}', 'usage {"live":1}', 'usage {"refresh":true}']);
   });
 

@@ -3,38 +3,51 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { encodeValue, RespDecoder, type RespValue } from "../../src/resp/resp-codec";
 
 /**
- * A fake CLIProxyAPI node: the usage queue of its management port as
- * ../shared/seed/cliproxyapi-contracts.md (section 2) documents it, and the management-key ban of
- * the real node (5 failures in a row from one address → 30 minutes banned; a success resets the
- * count; an idle count is forgotten after 2 hours).
+ * A fake CLIProxyAPI node: the usage queue of its management port and the management-key ban, as
+ * the real node's source has them (CLIProxyAPI v7.2.140 `internal/api/redis_queue_protocol.go`,
+ * `internal/redisqueue/queue.go`, `internal/api/handlers/management/usage.go`; v6.9.49 for
+ * `era: "v6.9"`), down to the reply bytes:
  *
  * - RESP (a connection whose first byte is `*`): `AUTH <key>` / `AUTH <user> <key>` first, else
- *   `-NOAUTH`; `LPOP usage [count]` / `RPOP usage [count]` pop the oldest: a bulk string or nil
- *   without count, an array (or, as configured, nil or an empty array when there is nothing) with
- *   count; `SUBSCRIBE usage` confirms, pushes `{"support_refresh":true}` first, then each record
- *   as it is enqueued (and, on request, `{"refresh":true}`); in subscribe mode only PING,
- *   UNSUBSCRIBE and QUIT; anything else is an unknown command.
+ *   `-NOAUTH`; a refused key `-ERR invalid management key`; 5 refusals in a row from one address
+ *   (loopback included) ban it for 30 minutes; a success resets the count, an idle count is
+ *   forgotten after 2 hours. `LPOP usage [count]` / `RPOP usage [count]` pop the oldest: a bulk
+ *   string or nil without count, an array (`*0` when empty) with count. `SUBSCRIBE usage`
+ *   confirms and pushes `{"support_refresh":true}`, then every record as it is enqueued (and, on
+ *   request, `{"refresh":true}`); then only PING (`[pong, arg]`), UNSUBSCRIBE and QUIT.
+ * - The push buffer: pushes wait in a per-subscriber buffer of 256 until written (`pushDelayMs`, or
+ *   while the socket is backed up). A record that finds the buffer full is lost and the subscriber
+ *   dropped (what it buffered is still written, then the connection closes). UNSUBSCRIBE (and QUIT)
+ *   end the subscription at once: what is still buffered is discarded, the reply written, the
+ *   connection closed. While any subscriber is connected, records are broadcast and not queued.
  * - HTTP (any other first byte): `GET /v0/management/usage-queue?count=N` with the management key
  *   (`Authorization: Bearer` or `X-Management-Key`): a JSON array of the popped records.
- * - While any subscriber is connected, records are broadcast and not queued; a subscriber whose
- *   256-message buffer fills is dropped.
+ * - `era: "v6.9"` (v6.9.x): no SUBSCRIBE (`-ERR unknown command 'subscribe'`), no HTTP queue
+ *   (404), retention fixed at 60 s.
  *
- * Faults for tests come from `fault`, asked before each pop is answered.
+ * Ground truth for tests: every record handed out (`handouts`), with the connection, the mode, the
+ * subscribe epoch at enqueue and handout, and whether the bridge confirmed having it: a reply of
+ * LPOP or of the HTTP queue is confirmed by the next command (request) on the same connection
+ * (the bridge sends it only after storing the reply), a push by `PING <n>` on its connection (the
+ * bridge sends it once the first n pushes are stored).
  */
 export interface FakeNodeOptions {
   managementKey: string;
-  /** Reply to `LPOP usage <count>` when nothing is queued; default `"nil"` (`*-1`). */
+  /** `v7` (default): CLIProxyAPI v7.2.140. `v6.9`: v6.9.49 (LPOP only, 60 s retention). */
+  era?: "v7" | "v6.9";
+  /** Reply to `LPOP usage <count>` when nothing is queued; default `"empty-array"` (`*0`, as the node). */
   emptyCountReply?: "nil" | "empty-array";
-  /** Time for the ban logic and the AUTH log; default Date.now. */
+  /** Time for the ban logic, retention and the AUTH log; default Date.now. */
   now?: () => number;
   /** Asked before answering each pop (RESP or HTTP); default: no fault. */
   fault?: (pop: PopInfo) => Fault;
-  /** Records older than this are dropped (`redis-usage-queue-retention-seconds`); default: kept. */
+  /** Records older than this are dropped (`redis-usage-queue-retention-seconds`); default: kept (v6.9: 60 s). */
   retentionMs?: number;
-  /**
-   * Called when a subscriber has left with `UNSUBSCRIBE`, before the fake replies: what a test
-   * enqueues here is queued, not pushed, whatever the bridge does next.
-   */
+  /** How long a push waits in the subscriber's buffer before it is written; default 0 (next turn of the event loop). */
+  pushDelayMs?: number;
+  /** Called right after a pop was answered (a test enqueues here what arrives "between the last LPOP and SUBSCRIBE"). */
+  afterPop?: (pop: { readonly popped: number; readonly transport: "resp" | "http" }) => void;
+  /** Called when a subscriber has left with `UNSUBSCRIBE`, before the fake replies. */
   onUnsubscribed?: () => void;
 }
 
@@ -59,38 +72,75 @@ export interface AuthAttempt {
   readonly transport: "resp" | "http";
 }
 
+/** One record handed out. */
+export interface Handout {
+  readonly payload: Buffer;
+  readonly via: "lpop" | "push" | "http";
+  readonly connection: number;
+  /** SUBSCRIBEs the fake had confirmed when the record was enqueued, and when it was handed out. */
+  readonly enqueueEpoch: number;
+  readonly handoutEpoch: number;
+  /** Set once the bridge confirmed having stored it (see the class comment). */
+  confirmed: boolean;
+}
+
+interface Queued {
+  readonly payload: Buffer;
+  readonly at: number;
+  readonly epoch: number;
+}
+
 interface Subscriber {
   readonly socket: Socket;
-  backlog: number;
+  readonly connection: number;
+  /** Pushes not written yet; `record` false for control payloads. */
+  readonly buffer: Array<{ payload: Buffer; record: Queued | undefined }>;
+  timer: NodeJS.Timeout | undefined;
+  /** Pushes written (control ones included), and the handouts among them by their push number. */
+  written: number;
+  readonly pushes: Map<number, Handout>;
 }
 
 const SUBSCRIBER_BUFFER = 256;
 const MAX_FAILURES = 5;
 const BAN_MS = 30 * 60_000;
 const IDLE_FORGET_MS = 2 * 60 * 60_000;
+const V69_RETENTION_MS = 60_000;
 
 export class FakeCliProxyNode {
   /** Every authentication attempt, in order. */
   readonly authAttempts: AuthAttempt[] = [];
   /** Records the fake handed out in full (a reply or push written completely). */
   readonly handedOut: Buffer[] = [];
-  /** Records popped whose reply was cut (fault `truncate`). */
+  /** The same, with where and when, and whether the bridge confirmed having them. */
+  readonly handouts: Handout[] = [];
+  /** Records popped or broadcast that never reached the bridge (a cut reply, a discarded push buffer). */
   readonly lostInTransit: Buffer[] = [];
+  /** Records dropped by the retention while queued. */
+  readonly expired: Buffer[] = [];
   /** Every command name the fake received, in order (for protocol assertions). */
   readonly commands: string[] = [];
+  /** Every HTTP request the fake received (`METHOD /path`). */
+  readonly httpRequests: string[] = [];
   /** Times an address was banned. */
   bans = 0;
+  /** SUBSCRIBE usage commands confirmed so far. */
+  epoch = 0;
 
   private managementKey: string;
   private readonly options: FakeNodeOptions;
   private readonly now: () => number;
-  private readonly queue: Array<{ payload: Buffer; at: number }> = [];
+  private readonly queue: Queued[] = [];
   private readonly subscribers = new Set<Subscriber>();
   private readonly sockets = new Set<Socket>();
+  private readonly connectionIds = new WeakMap<Socket, number>();
+  /** Replies (LPOP, HTTP) not confirmed yet, per connection. */
+  private readonly unconfirmed = new Map<number, Handout[]>();
   private readonly failures = new Map<string, { count: number; last: number; bannedUntil: number }>();
   private readonly httpServer = createHttpServer((request, response) => this.onHttp(request, response));
   private server: Server | undefined;
   private pops = 0;
+  private connections = 0;
   private boundPort = 0;
 
   constructor(options: FakeNodeOptions) {
@@ -118,6 +168,7 @@ export class FakeCliProxyNode {
 
   /** Records waiting in the queue. */
   get queued(): number {
+    this.expire();
     return this.queue.length;
   }
 
@@ -134,22 +185,36 @@ export class FakeCliProxyNode {
   /** A new usage record: broadcast to subscribers if any, else queued. */
   enqueue(payload: string | Buffer): void {
     const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+    const record: Queued = { payload: bytes, at: this.now(), epoch: this.epoch };
     if (this.subscribers.size > 0) {
-      for (const subscriber of this.subscribers) this.push(subscriber, bytes, true);
+      for (const subscriber of this.subscribers) this.push(subscriber, bytes, record);
       return;
     }
-    this.queue.push({ payload: bytes, at: this.now() });
+    this.expire();
+    this.queue.push(record);
   }
 
   /** Sends `{"refresh":true}` to every subscriber. */
   refresh(): void {
-    for (const subscriber of this.subscribers) this.push(subscriber, Buffer.from('{"refresh":true}'), false);
+    for (const subscriber of this.subscribers) this.push(subscriber, Buffer.from('{"refresh":true}'), undefined);
+  }
+
+  /** A network blip on every subscription: what is buffered is written first, then the connections close. */
+  dropSubscribers(): number {
+    const dropped = [...this.subscribers];
+    for (const subscriber of dropped) {
+      this.subscribers.delete(subscriber);
+      this.writeBuffered(subscriber);
+      subscriber.socket.end();
+    }
+    return dropped.length;
   }
 
   /** Closes every connection and stops listening (the queue is kept: a network outage, not a restart). */
   async goDown(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
+    for (const subscriber of this.subscribers) this.discard(subscriber);
     this.subscribers.clear();
+    for (const socket of this.sockets) socket.destroy();
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -161,8 +226,14 @@ export class FakeCliProxyNode {
     this.httpServer.close();
   }
 
+  private get era(): "v7" | "v6.9" {
+    return this.options.era ?? "v7";
+  }
+
   private onConnection(socket: Socket): void {
     this.sockets.add(socket);
+    this.connections += 1;
+    this.connectionIds.set(socket, this.connections);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
     socket.once("data", (first: Buffer) => {
@@ -181,6 +252,7 @@ export class FakeCliProxyNode {
   private serveResp(socket: Socket, first: Buffer): void {
     const decoder = new RespDecoder();
     const client = socket.remoteAddress ?? "unknown";
+    const connection = this.connectionIds.get(socket) ?? 0;
     let authenticated = false;
     let subscriber: Subscriber | undefined;
     const reply = (value: RespValue): void => {
@@ -188,6 +260,7 @@ export class FakeCliProxyNode {
     };
     const error = (message: string): void => reply({ type: "error", message });
     const bulk = (text: string): RespValue => ({ type: "bulk", value: Buffer.from(text) });
+    const unknown = (name: string): void => error(`ERR unknown command '${name.toLowerCase()}'`);
     const handle = (value: RespValue): void => {
       const args =
         value.type === "array" && value.value !== null
@@ -195,83 +268,95 @@ export class FakeCliProxyNode {
           : [];
       const name = (args[0] ?? "").toUpperCase();
       this.commands.push(name);
+      this.confirmReplies(connection);
       if (subscriber !== undefined) {
         switch (name) {
-          case "PING":
+          case "PING": {
+            const stored = Number(args[1]);
+            if (Number.isSafeInteger(stored)) {
+              for (const [number, handout] of subscriber.pushes) {
+                if (number > stored) continue;
+                handout.confirmed = true;
+                subscriber.pushes.delete(number);
+              }
+            }
             reply({ type: "array", value: [bulk("pong"), bulk(args[1] ?? "")] });
             return;
+          }
           case "UNSUBSCRIBE":
-            this.subscribers.delete(subscriber);
-            subscriber = undefined;
-            this.options.onUnsubscribed?.();
-            reply({ type: "array", value: [bulk("unsubscribe"), bulk("usage"), { type: "integer", value: 0 }] });
-            return;
           case "QUIT":
-            reply({ type: "simple", value: "OK" });
+            // The node returns from the subscription loop: the subscriber's buffer is discarded,
+            // the reply written, the connection closed.
+            this.subscribers.delete(subscriber);
+            this.discard(subscriber);
+            subscriber = undefined;
+            if (name === "UNSUBSCRIBE") this.options.onUnsubscribed?.();
+            reply(
+              name === "QUIT"
+                ? { type: "simple", value: "OK" }
+                : { type: "array", value: [bulk("unsubscribe"), bulk("usage"), { type: "integer", value: 0 }] },
+            );
             socket.end();
             return;
           default:
-            error(`ERR Can't execute '${name.toLowerCase()}': only PING, UNSUBSCRIBE and QUIT are allowed in subscribe mode`);
+            unknown(name);
             return;
         }
       }
-      if (name === "QUIT") {
-        reply({ type: "simple", value: "OK" });
-        socket.end();
-        return;
-      }
-      if (name === "AUTH") {
-        if (args.length !== 2 && args.length !== 3) {
-          error("ERR wrong number of arguments for 'auth' command");
-          return;
-        }
-        const outcome = this.checkKey(client, args[args.length - 1] ?? "", "resp");
-        if (outcome === "ok") {
-          authenticated = true;
-          reply({ type: "simple", value: "OK" });
-        } else if (outcome === "banned") {
-          error("ERR IP banned due to too many failed attempts. Try again in 30m0s");
-        } else {
-          error("WRONGPASS invalid management key");
-        }
-        return;
-      }
-      if (!authenticated) {
-        error("NOAUTH Authentication required.");
+      if (name !== "AUTH" && !authenticated) {
+        const ban = this.banMessage(client);
+        error(ban === undefined ? "NOAUTH Authentication required." : `ERR ${ban}`);
         return;
       }
       switch (name) {
-        case "PING":
-          reply({ type: "simple", value: "PONG" });
+        case "AUTH": {
+          if (args.length !== 2 && args.length !== 3) {
+            error("ERR wrong number of arguments for 'auth' command");
+            return;
+          }
+          const outcome = this.checkKey(client, args[args.length - 1] ?? "", "resp");
+          if (outcome === "ok") {
+            authenticated = true;
+            reply({ type: "simple", value: "OK" });
+          } else if (outcome === "banned") {
+            error(`ERR ${this.banMessage(client) ?? "IP banned"}`);
+          } else {
+            error("ERR invalid management key");
+          }
           return;
+        }
         case "LPOP":
         case "RPOP":
-          this.pop(socket, args, reply);
+          this.pop(socket, connection, args, reply);
           return;
         case "SUBSCRIBE":
-          if (args.length < 2) {
+          if (this.era === "v6.9") {
+            unknown(name);
+            return;
+          }
+          if (args.length !== 2) {
             error("ERR wrong number of arguments for 'subscribe' command");
             return;
           }
-          subscriber = { socket, backlog: 0 };
-          reply({ type: "array", value: [bulk("subscribe"), bulk(args[1] ?? ""), { type: "integer", value: 1 }] });
-          if ((args[1] ?? "") === "usage") {
-            this.subscribers.add(subscriber);
+          if ((args[1] ?? "").toLowerCase() !== "usage") {
+            error(`ERR unsupported channel '${args[1] ?? ""}'`);
+            return;
+          }
+          subscriber = { socket, connection, buffer: [], timer: undefined, written: 0, pushes: new Map() };
+          this.epoch += 1;
+          reply({ type: "array", value: [bulk("subscribe"), bulk("usage"), { type: "integer", value: 1 }] });
+          this.subscribers.add(subscriber);
+          {
             const joined = subscriber;
-            socket.on("close", () => this.subscribers.delete(joined));
-            socket.on("drain", () => {
-              joined.backlog = 0;
+            socket.on("close", () => {
+              if (this.subscribers.delete(joined)) this.discard(joined);
             });
-            this.push(subscriber, Buffer.from('{"support_refresh":true}'), false);
+            socket.on("drain", () => this.schedule(joined));
+            this.push(joined, Buffer.from('{"support_refresh":true}'), undefined);
           }
           return;
         default:
-          error(
-            `ERR unknown command '${args[0] ?? ""}', with args beginning with: ${args
-              .slice(1, 3)
-              .map((arg) => `'${arg}' `)
-              .join("")}`,
-          );
+          unknown(name);
       }
     };
     const onData = (chunk: Buffer): void => {
@@ -279,12 +364,12 @@ export class FakeCliProxyNode {
       try {
         values = decoder.push(chunk);
       } catch {
-        error("ERR Protocol error");
+        error("ERR protocol error");
         socket.destroy();
         return;
       }
       for (const value of values) {
-        if (socket.destroyed) return;
+        if (socket.destroyed || socket.writableEnded) return;
         handle(value);
       }
     };
@@ -292,45 +377,56 @@ export class FakeCliProxyNode {
     onData(first);
   }
 
-  private pop(socket: Socket, args: readonly string[], reply: (value: RespValue) => void): void {
-    const withCount = args.length >= 3;
-    let count = 1;
-    if (withCount) {
-      count = /^-?\d+$/.test(args[2] ?? "") ? Number(args[2]) : Number.NaN;
-      if (!Number.isSafeInteger(count) || count <= 0) {
-        reply({ type: "error", message: "ERR value is out of range, must be positive" });
-        return;
-      }
+  private pop(socket: Socket, connection: number, args: readonly string[], reply: (value: RespValue) => void): void {
+    if (args.length !== 2 && args.length !== 3) {
+      reply({ type: "error", message: `ERR wrong number of arguments for '${(args[0] ?? "").toLowerCase()}' command` });
+      return;
+    }
+    const withCount = args.length === 3;
+    const count = withCount ? (/^-?\d+$/.test(args[2] ?? "") ? Number(args[2]) : 0) : 1;
+    if (!Number.isSafeInteger(count) || count <= 0) {
+      reply({ type: "error", message: "ERR value is not an integer or out of range" });
+      return;
+    }
+    if ((args[1] ?? "").toLowerCase() !== "usage") {
+      reply({ type: "error", message: `ERR unsupported channel '${args[1] ?? ""}'` });
+      return;
     }
     const fault = this.nextFault("resp");
     if (fault === "drop-before") {
       socket.destroy();
       return;
     }
-    const popped = (args[1] ?? "") === "usage" ? this.take(count) : [];
+    const popped = this.take(count);
     let value: RespValue;
-    if (!withCount) value = { type: "bulk", value: popped[0] ?? null };
-    else if (popped.length === 0) value = { type: "array", value: this.options.emptyCountReply === "empty-array" ? [] : null };
-    else value = { type: "array", value: popped.map((payload) => ({ type: "bulk", value: payload })) };
+    if (!withCount) value = { type: "bulk", value: popped[0]?.payload ?? null };
+    else if (popped.length === 0) value = { type: "array", value: this.options.emptyCountReply === "nil" ? null : [] };
+    else value = { type: "array", value: popped.map((item) => ({ type: "bulk", value: item.payload })) };
     const bytes = encodeValue(value);
     if (fault === "truncate" && popped.length > 0) {
-      this.lostInTransit.push(...popped);
+      this.lostInTransit.push(...popped.map((item) => item.payload));
       socket.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => socket.destroy());
       return;
     }
     socket.write(bytes);
-    this.handedOut.push(...popped);
+    for (const item of popped) this.handOut(item, "lpop", connection);
     if (fault === "drop-after") socket.end();
+    this.options.afterPop?.({ popped: popped.length, transport: "resp" });
   }
 
   private onHttp(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? "/", "http://fake");
+    this.httpRequests.push(`${request.method ?? "?"} ${url.pathname}`);
+    const connection = this.connectionIds.get(request.socket) ?? 0;
+    this.confirmReplies(connection);
     const send = (status: number, body: unknown): void => {
       response.writeHead(status, { "Content-Type": "application/json" });
       response.end(JSON.stringify(body));
     };
-    if (url.pathname !== "/v0/management/usage-queue" || request.method !== "GET") {
-      send(404, { error: "not found" });
+    if (url.pathname !== "/v0/management/usage-queue" || request.method !== "GET" || this.era === "v6.9") {
+      // gin's answer to a route it does not have, before any key check.
+      response.writeHead(404, { "Content-Type": "text/plain" });
+      response.end("404 page not found");
       return;
     }
     const header = request.headers.authorization ?? "";
@@ -340,7 +436,7 @@ export class FakeCliProxyNode {
     const client = request.socket.remoteAddress ?? "unknown";
     const outcome = this.checkKey(client, provided, "http");
     if (outcome === "banned") {
-      send(403, { error: "IP banned due to too many failed attempts. Try again in 30m0s" });
+      send(403, { error: this.banMessage(client) ?? "IP banned" });
       return;
     }
     if (outcome === "refused") {
@@ -359,17 +455,43 @@ export class FakeCliProxyNode {
       return;
     }
     const popped = this.take(count);
-    const body = Buffer.from(`[${popped.map((payload) => payload.toString("utf8")).join(",")}]`);
+    const body = Buffer.from(`[${popped.map((item) => item.payload.toString("utf8")).join(",")}]`);
     if (fault === "truncate" && popped.length > 0) {
-      this.lostInTransit.push(...popped);
+      this.lostInTransit.push(...popped.map((item) => item.payload));
       response.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(body.length) });
       response.write(body.subarray(0, Math.floor(body.length / 2)), () => request.socket.destroy());
       return;
     }
-    this.handedOut.push(...popped);
+    for (const item of popped) this.handOut(item, "http", connection);
     response.writeHead(200, { "Content-Type": "application/json" });
     response.end(body);
     if (fault === "drop-after") response.once("finish", () => request.socket.end());
+    this.options.afterPop?.({ popped: popped.length, transport: "http" });
+  }
+
+  private handOut(item: Queued, via: Handout["via"], connection: number): Handout {
+    const handout: Handout = {
+      payload: item.payload,
+      via,
+      connection,
+      enqueueEpoch: item.epoch,
+      handoutEpoch: this.epoch,
+      confirmed: false,
+    };
+    this.handedOut.push(item.payload);
+    this.handouts.push(handout);
+    if (via !== "push") {
+      const list = this.unconfirmed.get(connection) ?? [];
+      list.push(handout);
+      this.unconfirmed.set(connection, list);
+    }
+    return handout;
+  }
+
+  /** The bridge sends a command (request) only after it stored every earlier reply of the connection. */
+  private confirmReplies(connection: number): void {
+    for (const handout of this.unconfirmed.get(connection) ?? []) handout.confirmed = true;
+    this.unconfirmed.delete(connection);
   }
 
   private nextFault(transport: "resp" | "http"): Fault {
@@ -377,40 +499,87 @@ export class FakeCliProxyNode {
     return this.options.fault?.({ index: this.pops, transport }) ?? "none";
   }
 
-  private take(count: number): Buffer[] {
-    if (this.options.retentionMs !== undefined) {
-      const oldest = this.now() - this.options.retentionMs;
-      while ((this.queue[0]?.at ?? Number.POSITIVE_INFINITY) < oldest) this.queue.shift();
+  private expire(): void {
+    const retention = this.era === "v6.9" ? V69_RETENTION_MS : this.options.retentionMs;
+    if (retention === undefined) return;
+    const oldest = this.now() - retention;
+    while ((this.queue[0]?.at ?? Number.POSITIVE_INFINITY) < oldest) {
+      const gone = this.queue.shift();
+      if (gone !== undefined) this.expired.push(gone.payload);
     }
-    return this.queue.splice(0, count).map((item) => item.payload);
   }
 
-  private push(subscriber: Subscriber, payload: Buffer, isRecord: boolean): void {
+  private take(count: number): Queued[] {
+    this.expire();
+    return this.queue.splice(0, count);
+  }
+
+  /** A broadcast to one subscriber: into its buffer; a full buffer drops the subscriber and loses the record. */
+  private push(subscriber: Subscriber, payload: Buffer, record: Queued | undefined): void {
     if (subscriber.socket.destroyed) return;
-    if (subscriber.socket.writableNeedDrain) {
-      subscriber.backlog += 1;
-      if (subscriber.backlog > SUBSCRIBER_BUFFER) {
-        // The real node drops a subscriber whose buffer is full, silently.
-        this.subscribers.delete(subscriber);
-        subscriber.socket.destroy();
-        if (isRecord) this.lostInTransit.push(payload);
-        return;
-      }
+    if (subscriber.buffer.length >= SUBSCRIBER_BUFFER) {
+      if (record !== undefined) this.lostInTransit.push(payload);
+      // The node closes a full subscriber's channel: what it buffered is still written, then the connection ends.
+      this.subscribers.delete(subscriber);
+      this.writeBuffered(subscriber);
+      subscriber.socket.end();
+      return;
     }
+    subscriber.buffer.push({ payload, record });
+    this.schedule(subscriber);
+  }
+
+  private schedule(subscriber: Subscriber): void {
+    if (subscriber.timer !== undefined || subscriber.buffer.length === 0) return;
+    const delay = this.options.pushDelayMs ?? 0;
+    subscriber.timer = setTimeout(() => {
+      subscriber.timer = undefined;
+      // A socket that is backed up blocks the node's writer: the rest waits for "drain".
+      while (subscriber.buffer.length > 0 && !subscriber.socket.writableNeedDrain && !subscriber.socket.destroyed) {
+        this.writeOne(subscriber);
+      }
+    }, delay);
+  }
+
+  private writeBuffered(subscriber: Subscriber): void {
+    clearTimeout(subscriber.timer);
+    subscriber.timer = undefined;
+    while (subscriber.buffer.length > 0 && !subscriber.socket.destroyed) this.writeOne(subscriber);
+  }
+
+  private writeOne(subscriber: Subscriber): void {
+    const next = subscriber.buffer.shift();
+    if (next === undefined) return;
     subscriber.socket.write(
       encodeValue({
         type: "array",
         value: [
           { type: "bulk", value: Buffer.from("message") },
           { type: "bulk", value: Buffer.from("usage") },
-          { type: "bulk", value: payload },
+          { type: "bulk", value: next.payload },
         ],
       }),
     );
-    if (isRecord) this.handedOut.push(payload);
+    subscriber.written += 1;
+    if (next.record !== undefined) subscriber.pushes.set(subscriber.written, this.handOut(next.record, "push", subscriber.connection));
   }
 
-  /** The real node's check of a management key, with its per-address failure count and ban. */
+  /** The subscription ends: pushes not written yet are lost. */
+  private discard(subscriber: Subscriber): void {
+    clearTimeout(subscriber.timer);
+    subscriber.timer = undefined;
+    for (const item of subscriber.buffer.splice(0)) if (item.record !== undefined) this.lostInTransit.push(item.payload);
+  }
+
+  private banMessage(client: string): string | undefined {
+    const entry = this.failures.get(client);
+    const now = this.now();
+    if (entry === undefined || entry.bannedUntil <= now) return undefined;
+    const minutes = Math.ceil((entry.bannedUntil - now) / 60_000);
+    return `IP banned due to too many failed attempts. Try again in ${minutes}m0s`;
+  }
+
+  /** The real node's check of a management key, with its per-address failure count and ban (loopback included). */
   private checkKey(client: string, provided: string, transport: "resp" | "http"): "ok" | "refused" | "banned" {
     const now = this.now();
     const entry = this.failures.get(client);

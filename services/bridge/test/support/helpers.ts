@@ -1,6 +1,10 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAggregator, type Aggregator, type AggregatorOptions } from "@usage-ledger/aggregator";
 import { createTestTopics, testKafka, uniqueName } from "@usage-ledger/kafka-broker/testing";
-import { createPublisher, type UsagePublisher } from "@usage-ledger/publisher";
-import type { UsageRecord } from "@usage-ledger/statistics";
+import { createPublisher, type SourceMaskOptions, type UsagePublisher } from "@usage-ledger/publisher";
+import type { StatisticsSnapshot, UsageRecord } from "@usage-ledger/statistics";
 import { decodeUsageRecord } from "@usage-ledger/wire";
 import type { Consumer, IHeaders } from "kafkajs";
 import { pino } from "pino";
@@ -14,6 +18,13 @@ import type { BridgeTuning, NodeConfig, NodeMode } from "../../src/node-worker";
 
 /** Test logs: silent unless BRIDGE_TEST_LOG names a pino level. */
 export const testLogger: BridgeLogger = pino({ level: process.env.BRIDGE_TEST_LOG ?? "silent" });
+
+/** A logger that keeps every line (parsed) for assertions. */
+export function recordingLogger(): { logger: BridgeLogger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
+}
 
 /** Polls `condition` until true; fails with `what` after `timeoutMs` (a guard against hangs, not a speed check). */
 export async function eventually(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
@@ -104,6 +115,19 @@ export interface TestBridgeOptions {
   readonly nodes: NodeConfig[];
   readonly tuning?: Partial<BridgeTuning>;
   readonly clock?: SchedulerClock;
+  /** The spools' folder; default a new temporary one. Give the same one to a restarted bridge. */
+  readonly spoolDir?: string;
+  /** Per node; default 64 MiB. */
+  readonly spoolMaxBytes?: number;
+  /** Default: {@link testLogger}. */
+  readonly logger?: BridgeLogger;
+  /** Default: masking on, unsalted (the bridge's default). */
+  readonly sourceMask?: SourceMaskOptions | false;
+}
+
+/** A new temporary folder for spools. */
+export function temporarySpoolDir(): string {
+  return mkdtempSync(join(tmpdir(), "bridge-test-spool-"));
 }
 
 /** Test tuning: short polls and backoffs (the waits are not what the tests check). */
@@ -128,7 +152,9 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     nodes: options.nodes,
     publisher,
     deadLetters,
-    logger: testLogger,
+    spool: { dir: options.spoolDir ?? temporarySpoolDir(), maxBytes: options.spoolMaxBytes ?? 64 * 1024 * 1024 },
+    logger: options.logger ?? testLogger,
+    ...(options.sourceMask === undefined ? {} : { sourceMask: options.sourceMask }),
     tuning: { ...FAST_TUNING, ...options.tuning },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
@@ -139,7 +165,7 @@ export function startTestBridge(options: TestBridgeOptions): TestBridge {
     deadLetters,
     async close() {
       const report = await bridge.stop({ deadlineMs: 20_000 });
-      expect(report.undelivered).toEqual([]);
+      expect(report).toEqual({ undelivered: [], leftInSpool: 0 });
       await publisher.close({ deadlineMs: 20_000 });
       await deadLetters.close();
     },
@@ -261,4 +287,75 @@ export async function createTopics(
       await new Promise((done) => setTimeout(done, 500 * attempt));
     }
   }
+}
+
+/** A snapshot with each model's details in timestamp order (details of several nodes interleave). */
+export function sortedDetails(snapshot: StatisticsSnapshot): StatisticsSnapshot {
+  const copy = structuredClone(snapshot);
+  for (const api of Object.values(copy.apis)) {
+    for (const model of Object.values(api.models)) {
+      model.details.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.source.localeCompare(b.source)));
+    }
+  }
+  return copy;
+}
+
+/** A seeded pseudo-random source in [0, 1) (mulberry32): the same seed, the same "random" moments. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** An aggregator counting what the bridge publishes, on topics of its own, and how to remove them. */
+export interface TestAggregator {
+  readonly aggregator: Aggregator;
+  readonly topics: { readonly recordsTopic: string; readonly dlqTopic: string; readonly snapshotsTopic: string };
+  /** Stops the aggregator and deletes its topics. */
+  close(): Promise<void>;
+}
+
+/** Starts an aggregator (3 partitions, quick snapshots, silent) on new topics named after `prefix`. */
+export async function startTestAggregator(
+  brokers: string[],
+  prefix: string,
+  overrides: Partial<AggregatorOptions> = {},
+): Promise<TestAggregator> {
+  const base = uniqueName(prefix);
+  const topics = { recordsTopic: `${base}.records`, dlqTopic: `${base}.records.dlq`, snapshotsTopic: `${base}.snapshots` };
+  const aggregator = createAggregator({
+    brokers,
+    clientId: `${base}-aggregator`,
+    groupId: `${base}-group`,
+    instanceId: `${prefix}-1`,
+    ...topics,
+    partitions: 3,
+    snapshotIntervalMs: 1_000,
+    snapshotEveryRecords: 10_000,
+    fullSnapshotEvery: 4,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    rebalanceTimeoutMs: 20_000,
+    logger: pino({ level: "silent" }),
+    ...overrides,
+  });
+  await aggregator.start();
+  return {
+    aggregator,
+    topics,
+    async close() {
+      await aggregator.stop();
+      const admin = testKafka(brokers).admin();
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const names = Object.values(topics).filter((name) => existing.has(name));
+      if (names.length > 0) await admin.deleteTopics({ topics: names }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
 }

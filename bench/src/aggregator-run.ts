@@ -1,4 +1,4 @@
-import { createAggregator } from "@usage-ledger/aggregator";
+import { AGGREGATOR_SETTINGS, createAggregator } from "@usage-ledger/aggregator";
 import type { Aggregator, AggregatorEvent, AggregatorProgress, RestoreReport } from "@usage-ledger/aggregator";
 import type { Logger } from "pino";
 import type { AllocationSummary } from "./alloc-profile";
@@ -7,8 +7,12 @@ import { createRecordsTopic, createSnapshotTopic, uniqueTopic } from "./bench-ka
 import { runBenchChild } from "./child-process";
 import type { ProfileSummary } from "./cpu-profile";
 
-/** The aggregator's production defaults for snapshots (services/aggregator/README.md, Settings). */
-export const DEFAULT_SNAPSHOT_SETTINGS = { snapshotIntervalMs: 10_000, snapshotEveryRecords: 100_000, fullSnapshotEvery: 10 } as const;
+/** The aggregator's production defaults for snapshots, from its settings table (services/aggregator/README.md, Settings). */
+export const DEFAULT_SNAPSHOT_SETTINGS = {
+  snapshotIntervalMs: Number(AGGREGATOR_SETTINGS.table.snapshotIntervalMs.default),
+  snapshotEveryRecords: Number(AGGREGATOR_SETTINGS.table.snapshotEveryRecords.default),
+  fullSnapshotEvery: Number(AGGREGATOR_SETTINGS.table.fullSnapshotEvery.default),
+} as const;
 
 /** What to profile during a run (an extra, unmeasured one). */
 type ProfileKind = "cpu" | "alloc";

@@ -1,5 +1,8 @@
+import { brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
+import { defineSettings, kind } from "@usage-ledger/settings";
+
 /**
- * The sizes of `pnpm bench`. The full run uses the sizes the issue names; the quick mode
+ * The sizes and settings of `pnpm bench`. The full run uses the sizes the issue names; the quick mode
  * (`BENCH_QUICK=1` or `--quick`) scales them down for development on a busy machine, and its
  * results go to `bench/results/quick/` so that they never overwrite the committed full-size ones.
  */
@@ -51,9 +54,52 @@ const QUICK: BenchSizes = {
   memoryDetails: [100_000, 500_000],
 };
 
-/** The sizes for this process: quick when `BENCH_QUICK` is set (not `0`) or `--quick` is passed. */
-export function benchSizes(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): BenchSizes {
-  const flag = argv.includes("--quick");
-  const variable = env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== "" && env.BENCH_QUICK !== "0";
-  return flag || variable ? QUICK : FULL;
+/** The settings of `pnpm bench` (`--help` lists them). */
+const BENCH_SETTINGS = defineSettings({
+  quick: {
+    env: "BENCH_QUICK",
+    flag: "quick",
+    ...kind.boolean(),
+    default: "false",
+    doc: "Small sizes for development; results go to bench/results/quick/.",
+  },
+  profile: {
+    env: "BENCH_PROFILE",
+    flag: "profile",
+    ...kind.boolean(),
+    default: "true",
+    doc: "Also make the two CPU-profiled runs of the ingest scenario.",
+  },
+  kafkaBrokers: {
+    env: "KAFKA_BROKERS",
+    flag: "kafka-brokers",
+    ...kind.list({ values: "comma-separated `host:port` list", check: brokerListProblem }),
+    unset: "(none: a local broker is started)",
+    doc: "An existing Kafka cluster to run against (topics are created and deleted).",
+  },
+});
+
+/** The validated settings of one `pnpm bench` run. */
+export interface BenchConfig {
+  readonly sizes: BenchSizes;
+  /** Whether the CPU-profiled runs are made. */
+  readonly profile: boolean;
+  /** An existing cluster; empty = a local broker. */
+  readonly kafkaBrokers: readonly string[];
+}
+
+/** Reads the settings (flag over variable); `help` when asked for the help text. Throws `ConfigError`. */
+export function loadBenchConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): BenchConfig | "help" {
+  const loaded = BENCH_SETTINGS.load({ env, argv });
+  if (loaded.kind === "help") return "help";
+  const { quick, profile, kafkaBrokers } = loaded.values;
+  return { sizes: quick ? QUICK : FULL, profile, kafkaBrokers: parseBrokerList(kafkaBrokers) };
+}
+
+/** The `--help` text of `pnpm bench`. */
+export function benchHelpText(): string {
+  return BENCH_SETTINGS.helpText({
+    title: "usage-ledger benchmarks: the end-to-end scenarios of BENCHMARKS.md.",
+    usage: "usage: pnpm bench [flags]     (every flag also has an environment variable; a flag wins)",
+  });
 }

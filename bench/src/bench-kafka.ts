@@ -6,7 +6,7 @@ import type { Admin, Message } from "kafkajs";
 import pino from "pino";
 import type { Logger } from "pino";
 import { startLocalBroker } from "@usage-ledger/kafka-broker";
-import { kafkaLogCreator, kafkaLogLevelFor, parseBrokerList } from "@usage-ledger/kafka-contract";
+import { kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/kafka-contract";
 import type { LocalBroker } from "@usage-ledger/kafka-broker";
 import { ensureRecordTopics } from "@usage-ledger/aggregator";
 import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
@@ -41,12 +41,12 @@ const BROKER_HEAP_MB = 1536;
  * go to `logFile`.
  */
 export async function provideBenchKafka(options: {
-  kafkaBrokers: string | undefined;
+  kafkaBrokers: readonly string[];
   logFile: string;
   onLine: (line: string) => void;
 }): Promise<BenchKafka> {
   const logger = pino({ level: "warn", base: { bench: "parent" } }, pino.destination({ dest: options.logFile, append: true, sync: true }));
-  const external = parseBrokerList(options.kafkaBrokers);
+  const external = [...options.kafkaBrokers];
   let local: LocalBroker | undefined;
   let workDir: string | undefined;
   if (external.length === 0) {

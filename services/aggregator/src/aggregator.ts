@@ -52,6 +52,9 @@ export class AggregatorError extends Error {
   }
 }
 
+/** The shortest snapshot interval the aggregator takes (the main command's setting has the same floor). */
+export const MIN_SNAPSHOT_INTERVAL_MS = 100;
+
 /** Options of {@link createAggregator}. */
 export interface AggregatorOptions {
   readonly brokers: string[];
@@ -64,7 +67,7 @@ export interface AggregatorOptions {
   readonly snapshotsTopic: string;
   /** Partitions of the records topic when this instance creates it. */
   readonly partitions: number;
-  /** Write a generation per owned partition at least this often while it changes... */
+  /** Write a generation per owned partition at least this often while it changes (ms, at least {@link MIN_SNAPSHOT_INTERVAL_MS})... */
   readonly snapshotIntervalMs: number;
   /** ...or after this many records, whichever comes first. */
   readonly snapshotEveryRecords: number;
@@ -174,8 +177,11 @@ function validateOptions(options: AggregatorOptions): void {
   for (const name of ["clientId", "groupId", "instanceId", "recordsTopic", "dlqTopic", "snapshotsTopic"] as const) {
     if (typeof options[name] !== "string" || options[name] === "") problems.push(`${name} must be a non-empty string`);
   }
-  for (const name of ["partitions", "snapshotIntervalMs", "snapshotEveryRecords", "fullSnapshotEvery"] as const) {
+  for (const name of ["partitions", "snapshotEveryRecords", "fullSnapshotEvery"] as const) {
     if (!Number.isSafeInteger(options[name]) || options[name] < 1) problems.push(`${name} must be a positive integer`);
+  }
+  if (!Number.isSafeInteger(options.snapshotIntervalMs) || options.snapshotIntervalMs < MIN_SNAPSHOT_INTERVAL_MS) {
+    problems.push(`snapshotIntervalMs must be an integer >= ${MIN_SNAPSHOT_INTERVAL_MS}`);
   }
   if (new Set([options.recordsTopic, options.dlqTopic, options.snapshotsTopic]).size !== 3) {
     problems.push("recordsTopic, dlqTopic and snapshotsTopic must differ");

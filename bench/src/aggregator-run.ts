@@ -2,6 +2,7 @@ import { AGGREGATOR_SETTINGS, createAggregator } from "@usage-ledger/aggregator"
 import type { Aggregator, AggregatorEvent, AggregatorProgress, RestoreReport } from "@usage-ledger/aggregator";
 import type { Logger } from "pino";
 import type { AllocationSummary } from "./alloc-profile";
+import { benchKafkaSecurity } from "./bench-config";
 import type { BenchKafka } from "./bench-kafka";
 import { createRecordsTopic, createSnapshotTopic, uniqueTopic } from "./bench-kafka";
 import { runBenchChild } from "./child-process";
@@ -103,6 +104,7 @@ export async function runAggregatorTimed(options: InProcessAggregatorOptions): P
   let utilisation = 0;
   const aggregator: Aggregator = createAggregator({
     brokers: options.brokers,
+    security: benchKafkaSecurity(),
     clientId: "usage-ledger-bench-aggregator",
     groupId: uniqueTopic("group"),
     instanceId: "bench",

@@ -1,5 +1,6 @@
-import { brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
-import { defineSettings, kind } from "@usage-ledger/settings";
+import { KAFKA_CLIENT_SETTINGS, brokerListProblem, isSecured, parseBrokerList, resolveKafkaSecurity } from "@usage-ledger/kafka-contract";
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
+import { ConfigError, defineSettings, kind } from "@usage-ledger/settings";
 
 /**
  * The sizes and settings of `pnpm bench`. The full run uses the sizes the issue names; the quick mode
@@ -77,6 +78,7 @@ const BENCH_SETTINGS = defineSettings({
     unset: "(none: a local broker is started)",
     doc: "An existing Kafka cluster to run against (topics are created and deleted).",
   },
+  ...KAFKA_CLIENT_SETTINGS,
 });
 
 /** The validated settings of one `pnpm bench` run. */
@@ -86,14 +88,43 @@ export interface BenchConfig {
   readonly profile: boolean;
   /** An existing cluster; empty = a local broker. */
   readonly kafkaBrokers: readonly string[];
+  /** TLS and SASL of that cluster. */
+  readonly kafkaSecurity: KafkaSecurity;
 }
 
 /** Reads the settings (flag over variable); `help` when asked for the help text. Throws `ConfigError`. */
 export function loadBenchConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): BenchConfig | "help" {
   const loaded = BENCH_SETTINGS.load({ env, argv });
   if (loaded.kind === "help") return "help";
-  const { quick, profile, kafkaBrokers } = loaded.values;
-  return { sizes: quick ? QUICK : FULL, profile, kafkaBrokers: parseBrokerList(kafkaBrokers) };
+  const { quick, profile } = loaded.values;
+  const kafkaBrokers = parseBrokerList(loaded.values.kafkaBrokers ?? []);
+  const kafkaSecurity = resolveKafkaSecurity(loaded.values);
+  if (isSecured(kafkaSecurity) && kafkaBrokers.length === 0) {
+    throw new ConfigError("CONFIG_INVALID", [`the KAFKA_SSL_* / KAFKA_SASL_* settings need ${BENCH_SETTINGS.describe("kafkaBrokers")}`]);
+  }
+  return { sizes: quick ? QUICK : FULL, profile, kafkaBrokers, kafkaSecurity };
+}
+
+/** Where the parent hands its command line to the benchmark children it spawns. */
+const ARGV_VARIABLE = "USAGE_LEDGER_BENCH_ARGV";
+
+/** Makes the parent's command line the one {@link benchKafkaSecurity} reads in every child too. */
+export function shareBenchArgv(argv: readonly string[]): void {
+  process.env[ARGV_VARIABLE] = JSON.stringify(argv);
+}
+
+let security: KafkaSecurity | undefined;
+
+/**
+ * The Kafka security of this run (TLS, SASL), in the parent and in each child process it spawns:
+ * the variables, and the parent's flags (see {@link shareBenchArgv}). Read once per process.
+ */
+export function benchKafkaSecurity(): KafkaSecurity {
+  if (security === undefined) {
+    const config = loadBenchConfig(JSON.parse(process.env[ARGV_VARIABLE] ?? "[]") as string[], process.env);
+    security = config === "help" ? {} : config.kafkaSecurity;
+  }
+  return security;
 }
 
 /** The `--help` text of `pnpm bench`. */

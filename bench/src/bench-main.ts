@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { kafkaVersion, repositoryRoot } from "@usage-ledger/kafka-broker";
 import { ConfigError } from "@usage-ledger/settings";
-import { benchHelpText, loadBenchConfig } from "./bench-config";
+import { benchHelpText, loadBenchConfig, shareBenchArgv } from "./bench-config";
 import type { BenchSizes } from "./bench-config";
 import { endOffsets, provideBenchKafka, scratchDir } from "./bench-kafka";
 import { writeBenchmarksMd } from "./benchmarks-md";
@@ -123,6 +123,7 @@ export async function runBench(argv: readonly string[]): Promise<void> {
     console.log(benchHelpText());
     return;
   }
+  shareBenchArgv(argv);
   const sizes = config.sizes;
   const startedAt = new Date();
   const started = performance.now();

@@ -29,6 +29,7 @@ describe("loadConfig", () => {
   it("has documented defaults for everything", () => {
     expect(load()).toEqual({
       kafkaBrokers: [],
+      kafkaSecurity: {},
       kafkaDir: "/repo/.cache/ledger-kafka",
       http: { host: "127.0.0.1", port: 8318, bodyLimitBytes: 268_435_456 },
       managementKey: undefined,
@@ -74,6 +75,7 @@ describe("loadConfig", () => {
     });
     expect(config).toEqual({
       kafkaBrokers: ["k1:9092", "k2:9093"],
+      kafkaSecurity: {},
       kafkaDir: "/data/kafka",
       http: { host: "0.0.0.0", port: 0, bodyLimitBytes: 2048 },
       managementKey: "s3cret",
@@ -177,6 +179,26 @@ describe("loadConfig", () => {
       'LEDGER_SNAPSHOT_INTERVAL_MS (--snapshot-interval-ms) = "99": must be at least 100',
     ]);
     expect(load({ LEDGER_SNAPSHOT_INTERVAL_MS: "100" }).snapshot.intervalMs).toBe(100);
+  });
+
+  it("reads the Kafka client security settings (packages/kafka-contract's fragment), only for an existing cluster", () => {
+    const config = load({
+      KAFKA_BROKERS: "k:9096",
+      KAFKA_SSL: "true",
+      KAFKA_SASL_MECHANISM: "scram-sha-512",
+      KAFKA_SASL_USERNAME: "ledger",
+      KAFKA_SASL_PASSWORD: "hunter2",
+    });
+    expect(config.kafkaSecurity).toEqual({
+      ssl: { rejectUnauthorized: true },
+      sasl: { mechanism: "scram-sha-512", username: "ledger", password: "hunter2" },
+    });
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" }).problems).toEqual([
+      "the KAFKA_SSL_* / KAFKA_SASL_* settings need KAFKA_BROKERS (--kafka-brokers): the local broker started without it listens without TLS or SASL",
+    ]);
+    expect(
+      problemsOf({ KAFKA_BROKERS: "k:1", KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "hunter2" }).problems.join("\n"),
+    ).not.toContain("hunter2");
   });
 
   it("accepts an IPv6 broker in brackets", () => {

@@ -1,4 +1,12 @@
-import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
+import {
+  DEFAULT_TOPICS,
+  KAFKA_CLIENT_SETTINGS,
+  brokerListProblem,
+  isSecured,
+  parseBrokerList,
+  resolveKafkaSecurity,
+} from "@usage-ledger/kafka-contract";
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
 import { ConfigError, deepFreeze, defineSettings, kind } from "@usage-ledger/settings";
 import type { LogLevel } from "@usage-ledger/settings";
 import { MIN_SNAPSHOT_INTERVAL_MS } from "./aggregator";
@@ -16,6 +24,8 @@ export { ConfigError } from "@usage-ledger/settings";
 export interface LedgerConfig {
   /** `host:port` list of an existing Kafka cluster; empty = start a local broker (provideKafka). */
   readonly kafkaBrokers: readonly string[];
+  /** TLS and SASL for that cluster (the `KAFKA_SSL_*` and `KAFKA_SASL_*` settings); empty = PLAINTEXT. */
+  readonly kafkaSecurity: KafkaSecurity;
   /** Data folder of that local broker. */
   readonly kafkaDir: string;
   readonly http: {
@@ -76,6 +86,7 @@ export const SETTINGS = defineSettings({
     unset: "(none: a local broker is started)",
     doc: "The bootstrap brokers of an existing Kafka cluster.",
   },
+  ...KAFKA_CLIENT_SETTINGS,
   kafkaDir: {
     env: "LEDGER_KAFKA_DIR",
     flag: "kafka-dir",
@@ -264,8 +275,16 @@ export function loadConfig(options: LoadConfigOptions): LoadConfigResult {
       `${SETTINGS.describe("httpHost")} = ${JSON.stringify(value.httpHost)}: without ${key} the API listens on loopback only; set ${key} or use 127.0.0.1`,
     ]);
   }
+  const kafkaSecurity = resolveKafkaSecurity(value);
+  const kafkaBrokers = parseBrokerList(value.kafkaBrokers ?? []);
+  if (isSecured(kafkaSecurity) && kafkaBrokers.length === 0) {
+    throw new ConfigError("CONFIG_INVALID", [
+      `the KAFKA_SSL_* / KAFKA_SASL_* settings need ${SETTINGS.describe("kafkaBrokers")}: the local broker started without it listens without TLS or SASL`,
+    ]);
+  }
   const config: LedgerConfig = {
-    kafkaBrokers: parseBrokerList(value.kafkaBrokers ?? []),
+    kafkaBrokers,
+    kafkaSecurity,
     kafkaDir: value.kafkaDir ?? options.defaults.kafkaDir,
     http: { host: value.httpHost, port: value.httpPort, bodyLimitBytes: value.httpBodyLimitBytes },
     managementKey: value.managementKey,

@@ -169,6 +169,7 @@ async function main(): Promise<number> {
 
     const aggregator = createAggregator({
       brokers,
+      security: config.kafkaSecurity,
       clientId: config.clientId,
       groupId: config.groupId,
       instanceId: config.instanceId,
@@ -210,6 +211,7 @@ async function main(): Promise<number> {
     if (config.demo.enabled) {
       running.fleet = launchFleet({
         brokers,
+        security: config.kafkaSecurity,
         topic: config.topics.records,
         nodes: config.demo.nodes,
         ratePerSecond: config.demo.ratePerSecond,

@@ -1,14 +1,19 @@
-import { createAggregator } from "@usage-ledger/aggregator";
+import { AGGREGATOR_SETTINGS, createAggregator } from "@usage-ledger/aggregator";
 import type { Aggregator, AggregatorEvent, AggregatorProgress, RestoreReport } from "@usage-ledger/aggregator";
 import type { Logger } from "pino";
 import type { AllocationSummary } from "./alloc-profile";
+import { benchKafkaSecurity } from "./bench-config";
 import type { BenchKafka } from "./bench-kafka";
 import { createRecordsTopic, createSnapshotTopic, uniqueTopic } from "./bench-kafka";
 import { runBenchChild } from "./child-process";
 import type { ProfileSummary } from "./cpu-profile";
 
-/** The aggregator's production defaults for snapshots (services/aggregator/README.md, Settings). */
-export const DEFAULT_SNAPSHOT_SETTINGS = { snapshotIntervalMs: 10_000, snapshotEveryRecords: 100_000, fullSnapshotEvery: 10 } as const;
+/** The aggregator's production defaults for snapshots, from its settings table (services/aggregator/README.md, Settings). */
+export const DEFAULT_SNAPSHOT_SETTINGS = {
+  snapshotIntervalMs: Number(AGGREGATOR_SETTINGS.table.snapshotIntervalMs.default),
+  snapshotEveryRecords: Number(AGGREGATOR_SETTINGS.table.snapshotEveryRecords.default),
+  fullSnapshotEvery: Number(AGGREGATOR_SETTINGS.table.fullSnapshotEvery.default),
+} as const;
 
 /** What to profile during a run (an extra, unmeasured one). */
 type ProfileKind = "cpu" | "alloc";
@@ -99,6 +104,7 @@ export async function runAggregatorTimed(options: InProcessAggregatorOptions): P
   let utilisation = 0;
   const aggregator: Aggregator = createAggregator({
     brokers: options.brokers,
+    security: benchKafkaSecurity(),
     clientId: "usage-ledger-bench-aggregator",
     groupId: uniqueTopic("group"),
     instanceId: "bench",

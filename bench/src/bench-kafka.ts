@@ -6,7 +6,8 @@ import type { Admin, Message } from "kafkajs";
 import pino from "pino";
 import type { Logger } from "pino";
 import { startLocalBroker } from "@usage-ledger/kafka-broker";
-import { kafkaLogCreator, kafkaLogLevelFor, parseBrokerList } from "@usage-ledger/kafka-contract";
+import { kafkaClientConfig } from "@usage-ledger/kafka-contract";
+import { benchKafkaSecurity } from "./bench-config";
 import type { LocalBroker } from "@usage-ledger/kafka-broker";
 import { ensureRecordTopics } from "@usage-ledger/aggregator";
 import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
@@ -41,12 +42,12 @@ const BROKER_HEAP_MB = 1536;
  * go to `logFile`.
  */
 export async function provideBenchKafka(options: {
-  kafkaBrokers: string | undefined;
+  kafkaBrokers: readonly string[];
   logFile: string;
   onLine: (line: string) => void;
 }): Promise<BenchKafka> {
   const logger = pino({ level: "warn", base: { bench: "parent" } }, pino.destination({ dest: options.logFile, append: true, sync: true }));
-  const external = parseBrokerList(options.kafkaBrokers);
+  const external = [...options.kafkaBrokers];
   let local: LocalBroker | undefined;
   let workDir: string | undefined;
   if (external.length === 0) {
@@ -92,9 +93,9 @@ export async function provideBenchKafka(options: {
   };
 }
 
-/** A kafkajs client logging into `logger` (the project's rule: no console output from kafkajs). */
+/** A kafkajs client logging into `logger` (the project's rule: no console output from kafkajs), with the run's TLS and SASL. */
 export function benchKafkaClient(brokers: string[], logger: Logger, clientId: string): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: kafkaLogLevelFor(logger), logCreator: kafkaLogCreator(logger) });
+  return new Kafka(kafkaClientConfig({ clientId, brokers, logger, security: benchKafkaSecurity() }));
 }
 
 /** A topic name no other run uses. */

@@ -2,7 +2,8 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { kafkaVersion, repositoryRoot } from "@usage-ledger/kafka-broker";
-import { benchSizes } from "./bench-config";
+import { ConfigError } from "@usage-ledger/settings";
+import { benchHelpText, loadBenchConfig, shareBenchArgv } from "./bench-config";
 import type { BenchSizes } from "./bench-config";
 import { endOffsets, provideBenchKafka, scratchDir } from "./bench-kafka";
 import { writeBenchmarksMd } from "./benchmarks-md";
@@ -109,18 +110,32 @@ function topOf(summary: ProfileSummary | undefined): unknown {
 
 /** `pnpm bench`: runs every scenario and writes bench/results/e2e.json, e2e.svg and BENCHMARKS.md. */
 export async function runBench(argv: readonly string[]): Promise<void> {
-  const sizes = benchSizes(argv);
+  let config: ReturnType<typeof loadBenchConfig>;
+  try {
+    config = loadBenchConfig(argv, process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exitCode = 2;
+    return;
+  }
+  if (config === "help") {
+    console.log(benchHelpText());
+    return;
+  }
+  shareBenchArgv(argv);
+  const sizes = config.sizes;
   const startedAt = new Date();
   const started = performance.now();
   const outDir = sizes.quick ? join(resultsDir, "quick") : resultsDir;
   const scratch = scratchDir("usage-ledger-bench-");
   const log = (line: string): void => console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   const loadAtStart = loadavg();
-  const profile = process.env.BENCH_PROFILE !== "0";
+  const profile = config.profile;
   log(
     `${sizes.quick ? "QUICK mode (small sizes, results in bench/results/quick/)" : "full sizes"}; load average ${loadAtStart.map((load) => load.toFixed(2)).join(" ")}; logs in ${scratch}`,
   );
-  const bench = await provideBenchKafka({ kafkaBrokers: process.env.KAFKA_BROKERS, logFile: join(scratch, "bench.log"), onLine: log });
+  const bench = await provideBenchKafka({ kafkaBrokers: config.kafkaBrokers, logFile: join(scratch, "bench.log"), onLine: log });
   try {
     log(`1/5 end-to-end ingest: pre-producing ${sizes.ingestRecords.toLocaleString("en-US")} records over ${sizes.partitions} partitions`);
     const topics = await prepareIngestTopics(bench, sizes, log);

@@ -105,8 +105,10 @@ async function aggregatorMode(options: AggregatorMode): Promise<MemoryReport> {
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
+  const { benchKafkaSecurity } = await import("./bench-config");
   const aggregator = createAggregator({
     brokers: options.brokers,
+    security: benchKafkaSecurity(),
     clientId: "usage-ledger-bench-memory",
     groupId: `bench.memory-group.${process.pid}-${Date.now().toString(36)}`,
     instanceId: "bench-memory",

@@ -4,6 +4,7 @@ import type { UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord } from "@usage-ledger/wire";
 import { createRecordsTopic, uniqueTopic } from "./bench-kafka";
 import type { BenchKafka } from "./bench-kafka";
+import { benchKafkaSecurity } from "./bench-config";
 import type { BenchSizes } from "./bench-config";
 import type { Measured } from "./harness";
 import { measured } from "./harness";
@@ -55,7 +56,13 @@ export async function benchPublisher(bench: BenchKafka, sizes: BenchSizes, log: 
 async function publishOnce(bench: BenchKafka, partitions: number, records: readonly UsageRecord[]): Promise<number> {
   const topic = uniqueTopic("publish");
   const dlq = await createRecordsTopic(bench, topic, partitions);
-  const publisher = createPublisher({ brokers: bench.brokers, topic, logger: bench.logger, clientId: "usage-ledger-bench-publisher" });
+  const publisher = createPublisher({
+    brokers: bench.brokers,
+    kafkaConfig: benchKafkaSecurity(),
+    topic,
+    logger: bench.logger,
+    clientId: "usage-ledger-bench-publisher",
+  });
   let elapsedMs: number;
   try {
     await publisher.connect();

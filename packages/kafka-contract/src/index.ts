@@ -5,3 +5,8 @@ export { KAFKA_CONTRACT_ERROR_CODES, KafkaContractError } from "./errors";
 export type { KafkaContractErrorCode } from "./errors";
 export { kafkaLogCreator, kafkaLogLevelFor, silentLogger } from "./kafka-log";
 export type { KafkaLogger } from "./kafka-log";
+export { KAFKA_CLIENT_SETTINGS, describeKafkaSecurity, isSecured, readKafkaSecurity, resolveKafkaSecurity } from "./client-settings";
+export type { KafkaClientSettingValues, KafkaSecurity } from "./client-settings";
+export { kafkaAccessFailure } from "./access-errors";
+export { kafkaClientConfig, verifyKafkaAccess } from "./kafka-client";
+export type { KafkaClientOptions, VerifyKafkaAccessOptions } from "./kafka-client";

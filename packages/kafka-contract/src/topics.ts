@@ -9,6 +9,8 @@ export const DEFAULT_TOPICS = Object.freeze({
   dlq: "usage.records.dlq",
   /** The compacted topic holding the snapshot generations. */
   snapshots: "usage.snapshots",
+  /** The compacted topic holding the fleet's edited price table (the dashboard's cost). */
+  prices: "usage.prices",
 } as const);
 
 /**

@@ -10,6 +10,7 @@ export const PUBLISHER_ERROR_CODES = [
   "PUBLISHER_CLOSE_TIMEOUT",
   "PUBLISHER_SEND_FAILED",
   "PUBLISHER_BROKER_UNAVAILABLE",
+  "PUBLISHER_ACCESS_DENIED",
 ] as const;
 
 /** One of {@link PUBLISHER_ERROR_CODES}. */
@@ -25,6 +26,7 @@ const RETRYABLE: Readonly<Record<PublisherErrorCode, boolean>> = {
   PUBLISHER_CLOSE_TIMEOUT: true,
   PUBLISHER_SEND_FAILED: false,
   PUBLISHER_BROKER_UNAVAILABLE: true,
+  PUBLISHER_ACCESS_DENIED: false,
 };
 
 /** Options of {@link PublisherError}. */

@@ -37,6 +37,14 @@ describe("classifySendError", () => {
     expect(classifySendError(protocolError("REQUEST_TIMED_OUT", 7, true))).toBe("retry");
   });
 
+  it("gives up at once on a cluster that refuses the client: TLS either way and SASL, though kafkajs would retry a TLS failure", () => {
+    const tls = (code: string): Error => new KafkaJSConnectionError(`Connection error: ${code}`, { broker: "b:1", code });
+    expect(classifySendError(exhausted(tls("SELF_SIGNED_CERT_IN_CHAIN")))).toBe("fatal");
+    expect(classifySendError(exhausted(tls("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED")))).toBe("fatal");
+    const Login = kafkajs.KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
+    expect(classifySendError(nonRetriable(new Login("SASL PLAIN authentication failed")))).toBe("fatal");
+  });
+
   it("gives up on errors the broker will repeat", () => {
     const tooLarge = protocolError("MESSAGE_TOO_LARGE", 10, false);
     expect(classifySendError(nonRetriable(tooLarge))).toBe("fatal");

@@ -1,3 +1,5 @@
+import { kafkaAccessFailure } from "@usage-ledger/kafka-contract";
+
 /**
  * What the sender does after a failed send attempt:
  * - `retry`: the same batch again on the same producer (kafkajs rolled its sequence numbers back,
@@ -49,6 +51,8 @@ function errorChain(error: unknown): ErrorLike[] {
 
 /** Sorts a failed kafkajs `send` or `connect` into a {@link SendErrorKind}. */
 export function classifySendError(error: unknown): SendErrorKind {
+  // A refused login, TLS handshake or ACL stays refused: failing at once names it (kafka-contract).
+  if (kafkaAccessFailure(error) !== undefined) return "fatal";
   const chain = errorChain(error);
   if (chain.some((entry) => typeof entry.type === "string" && PRODUCER_STATE_ERRORS.has(entry.type))) return "reset";
   if (chain.some((entry) => entry.type === "DUPLICATE_SEQUENCE_NUMBER")) return "duplicate";

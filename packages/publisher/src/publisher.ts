@@ -2,8 +2,8 @@ import { isZeroTimestamp, statisticsKey } from "@usage-ledger/statistics";
 import type { Clock, UsageRecord } from "@usage-ledger/statistics";
 import { encodeUsageRecord, isWireError } from "@usage-ledger/wire";
 import { Kafka, Partitioners } from "kafkajs";
-import { kafkaLogCreator, kafkaLogLevelFor, silentLogger } from "@usage-ledger/kafka-contract";
-import type { ICustomPartitioner, Producer, RecordMetadata } from "kafkajs";
+import { kafkaAccessFailure, kafkaClientConfig, silentLogger } from "@usage-ledger/kafka-contract";
+import type { ICustomPartitioner, KafkaConfig, Producer, RecordMetadata, SASLOptions } from "kafkajs";
 import { BatchAccumulator } from "./batch-accumulator";
 import { processClock } from "./clock";
 import { PublisherError } from "./errors";
@@ -44,6 +44,8 @@ export class UsagePublisher {
   /** The partition kafkajs's partitioner chose for each message of the batch in flight. */
   private readonly partitionOf = new WeakMap<object, number>();
   private readonly partitioner: ICustomPartitioner;
+  /** The SASL login of the client the publisher built (named in access errors). */
+  private readonly sasl: SASLOptions | undefined;
   private state: "open" | "closing" | "closed" = "open";
   private closing: Promise<DeliveryReport> | undefined;
   /** A close deadline passed: nothing more is sent. */
@@ -61,16 +63,8 @@ export class UsagePublisher {
     this.topic = this.options.topic;
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? processClock;
-    this.kafka =
-      options.kafka ??
-      new Kafka({
-        retry: KAFKAJS_RETRY,
-        ...options.kafkaConfig,
-        clientId: this.options.clientId,
-        brokers: [...(options.brokers ?? [])],
-        logCreator: kafkaLogCreator(this.logger),
-        logLevel: kafkaLogLevelFor(this.logger),
-      });
+    this.kafka = options.kafka ?? new Kafka(this.clientConfig(options));
+    this.sasl = typeof options.kafkaConfig?.sasl === "object" ? (options.kafkaConfig.sasl as SASLOptions) : undefined;
     const { maxRecords, maxBytes, lingerMs } = this.options;
     this.accumulator = new BatchAccumulator<PendingRecord>({ maxRecords, maxBytes, lingerMs }, () => this.kick());
     const partitionOf = this.partitionOf;
@@ -82,6 +76,18 @@ export class UsagePublisher {
         return partition;
       };
     };
+  }
+
+  /** The kafkajs client of `brokers` (packages/kafka-contract: TLS and SASL from `kafkaConfig`, logs into the logger). */
+  private clientConfig(options: PublisherOptions): KafkaConfig {
+    const { ssl, sasl, ...tuning } = options.kafkaConfig ?? {};
+    return kafkaClientConfig({
+      clientId: this.options.clientId,
+      brokers: options.brokers ?? [],
+      logger: this.logger,
+      security: { ...(ssl === undefined ? {} : { ssl }), ...(sasl === undefined ? {} : { sasl }) },
+      tuning: { retry: KAFKAJS_RETRY, ...tuning },
+    });
   }
 
   /**
@@ -142,6 +148,8 @@ export class UsagePublisher {
     try {
       await this.connectedProducer();
     } catch (error) {
+      const denied = kafkaAccessFailure(error, { sasl: this.sasl });
+      if (denied !== undefined) throw new PublisherError("PUBLISHER_ACCESS_DENIED", denied.message, { cause: denied });
       throw new PublisherError("PUBLISHER_BROKER_UNAVAILABLE", `cannot connect to Kafka: ${describeError(error)}`, { cause: error });
     }
   }
@@ -332,13 +340,17 @@ export class UsagePublisher {
         case "duplicate":
           this.acknowledge(entries, []);
           return;
-        case "fatal":
+        case "fatal": {
+          const denied = kafkaAccessFailure(failure, { sasl: this.sasl });
           this.fail(
             entries,
-            new PublisherError("PUBLISHER_SEND_FAILED", `the broker refused the batch: ${describeError(failure)}`, { cause: failure }),
+            denied === undefined
+              ? new PublisherError("PUBLISHER_SEND_FAILED", `the broker refused the batch: ${describeError(failure)}`, { cause: failure })
+              : new PublisherError("PUBLISHER_ACCESS_DENIED", denied.message, { cause: denied }),
           );
           await this.resetProducer("a batch was refused");
           return;
+        }
         case "reset":
           await this.resetProducer(describeError(failure));
           break;

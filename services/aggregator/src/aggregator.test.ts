@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import pino from "pino";
-import { AGGREGATOR_ERROR_CODES, AggregatorError, createAggregator } from "./aggregator";
+import { AGGREGATOR_ERROR_CODES, AggregatorError, MIN_SNAPSHOT_INTERVAL_MS, createAggregator } from "./aggregator";
 import type { AggregatorOptions } from "./aggregator";
 import type { Producer, ProducerRecord } from "kafkajs";
 import { DeadLetterSink } from "./ingest/dead-letter";
@@ -41,6 +41,11 @@ describe("createAggregator", () => {
     expect(codeOf(() => createAggregator({ ...options, partitions: 0 }))).toBe("AGGREGATOR_INVALID_OPTIONS");
     expect(codeOf(() => createAggregator({ ...options, dlqTopic: options.recordsTopic }))).toBe("AGGREGATOR_INVALID_OPTIONS");
     expect(() => createAggregator({ ...options, groupId: "", snapshotIntervalMs: 1.5 })).toThrow(/groupId.*snapshotIntervalMs/);
+    // The same floor as the main command's LEDGER_SNAPSHOT_INTERVAL_MS (config.ts takes it from here).
+    expect(() => createAggregator({ ...options, snapshotIntervalMs: MIN_SNAPSHOT_INTERVAL_MS - 1 })).toThrow(
+      /snapshotIntervalMs must be an integer >= 100/,
+    );
+    expect(codeOf(() => createAggregator({ ...options, snapshotIntervalMs: MIN_SNAPSHOT_INTERVAL_MS }))).toBeUndefined();
   });
 
   it("connects nothing before start: it owns nothing, is not ready, and refuses imports", async () => {

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { createSystemClock } from "@usage-ledger/statistics";
 import type { Clock, ParsedSnapshot, RequestStatistics } from "@usage-ledger/statistics";
-import { kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/kafka-contract";
+import { kafkaClientConfig, verifyKafkaAccess } from "@usage-ledger/kafka-contract";
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
 import { ensureSnapshotTopic } from "@usage-ledger/snapshots";
 import { FleetView } from "./fleet-view";
 import { importSnapshot } from "./import";
@@ -52,9 +53,14 @@ export class AggregatorError extends Error {
   }
 }
 
+/** The shortest snapshot interval the aggregator takes (the main command's setting has the same floor). */
+export const MIN_SNAPSHOT_INTERVAL_MS = 100;
+
 /** Options of {@link createAggregator}. */
 export interface AggregatorOptions {
   readonly brokers: string[];
+  /** TLS and SASL of a secured cluster (`resolveKafkaSecurity` of packages/kafka-contract); default PLAINTEXT. */
+  readonly security?: KafkaSecurity;
   readonly clientId: string;
   readonly groupId: string;
   /** This instance's name (logs, events). */
@@ -64,7 +70,7 @@ export interface AggregatorOptions {
   readonly snapshotsTopic: string;
   /** Partitions of the records topic when this instance creates it. */
   readonly partitions: number;
-  /** Write a generation per owned partition at least this often while it changes... */
+  /** Write a generation per owned partition at least this often while it changes (ms, at least {@link MIN_SNAPSHOT_INTERVAL_MS})... */
   readonly snapshotIntervalMs: number;
   /** ...or after this many records, whichever comes first. */
   readonly snapshotEveryRecords: number;
@@ -174,8 +180,11 @@ function validateOptions(options: AggregatorOptions): void {
   for (const name of ["clientId", "groupId", "instanceId", "recordsTopic", "dlqTopic", "snapshotsTopic"] as const) {
     if (typeof options[name] !== "string" || options[name] === "") problems.push(`${name} must be a non-empty string`);
   }
-  for (const name of ["partitions", "snapshotIntervalMs", "snapshotEveryRecords", "fullSnapshotEvery"] as const) {
+  for (const name of ["partitions", "snapshotEveryRecords", "fullSnapshotEvery"] as const) {
     if (!Number.isSafeInteger(options[name]) || options[name] < 1) problems.push(`${name} must be a positive integer`);
+  }
+  if (!Number.isSafeInteger(options.snapshotIntervalMs) || options.snapshotIntervalMs < MIN_SNAPSHOT_INTERVAL_MS) {
+    problems.push(`snapshotIntervalMs must be an integer >= ${MIN_SNAPSHOT_INTERVAL_MS}`);
   }
   if (new Set([options.recordsTopic, options.dlqTopic, options.snapshotsTopic]).size !== 3) {
     problems.push("recordsTopic, dlqTopic and snapshotsTopic must differ");
@@ -220,12 +229,7 @@ class AggregatorService implements Aggregator {
     this.instrumentation = createAggregatorMetrics(options.metrics);
     this.metrics = this.instrumentation.registry;
     this.clock = options.clock ?? createSystemClock();
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      logLevel: kafkaLogLevelFor(options.logger),
-      logCreator: kafkaLogCreator(options.logger),
-    });
+    this.kafka = new Kafka(this.clientConfig());
     const emit = (event: AggregatorEvent): void => this.emit(event);
     this.scheduler = new SnapshotScheduler({
       ownership: this.ownership,
@@ -313,7 +317,16 @@ class AggregatorService implements Aggregator {
     );
   }
 
+  /** The kafkajs client configuration (packages/kafka-contract: brokers, TLS, SASL, logs). */
+  private clientConfig(): ReturnType<typeof kafkaClientConfig> {
+    const { clientId, brokers, logger, security } = this.options;
+    return kafkaClientConfig({ clientId, brokers, logger, ...(security === undefined ? {} : { security }) });
+  }
+
   private async startSteps(): Promise<void> {
+    // A refused login or TLS handshake fails the start at once with its coded error (kafkajs would retry it).
+    const { clientId, brokers, security } = this.options;
+    await verifyKafkaAccess({ clientId, brokers, logger: this.logger, ...(security === undefined ? {} : { security }) });
     const admin = this.kafka.admin();
     this.admin = admin;
     await admin.connect();

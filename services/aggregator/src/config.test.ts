@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { CONFIG_ERROR_CODES, ConfigError, SETTINGS, isLoopbackHost, loadConfig, settingsMarkdownTable, helpText } from "./config";
+import { CONFIG_ERROR_CODES } from "@usage-ledger/settings";
+import { ConfigError, SETTINGS, isLoopbackHost, loadConfig, settingsMarkdownTable, helpText } from "./config";
 import type { LedgerConfig } from "./config";
 
 const defaults = { instanceId: "host-1", logFileWithDemo: "/tmp/ledger-demo.log", demoSeed: 42, kafkaDir: "/repo/.cache/ledger-kafka" };
@@ -28,6 +29,7 @@ describe("loadConfig", () => {
   it("has documented defaults for everything", () => {
     expect(load()).toEqual({
       kafkaBrokers: [],
+      kafkaSecurity: {},
       kafkaDir: "/repo/.cache/ledger-kafka",
       http: { host: "127.0.0.1", port: 8318, bodyLimitBytes: 268_435_456 },
       managementKey: undefined,
@@ -76,6 +78,7 @@ describe("loadConfig", () => {
     });
     expect(config).toEqual({
       kafkaBrokers: ["k1:9092", "k2:9093"],
+      kafkaSecurity: {},
       kafkaDir: "/data/kafka",
       http: { host: "0.0.0.0", port: 0, bodyLimitBytes: 2048 },
       managementKey: "s3cret",
@@ -155,6 +158,57 @@ describe("loadConfig", () => {
     );
   });
 
+  it("reads the management key from the file LEDGER_MANAGEMENT_KEY_FILE or --management-key-file names, and never shows it", () => {
+    const readFile = (path: string): string => {
+      if (path === "/run/secrets/key") return "from-a-file\n";
+      throw new Error(`ENOENT: ${path}`);
+    };
+    const fromFile = (env: Record<string, string>, argv: string[] = []): LedgerConfig => {
+      const result = loadConfig({ env, argv, defaults, readFile });
+      if (result.kind !== "config") throw new Error("expected a configuration");
+      return result.config;
+    };
+    expect(fromFile({ LEDGER_MANAGEMENT_KEY_FILE: "/run/secrets/key" }).managementKey).toBe("from-a-file");
+    expect(fromFile({}, ["--management-key-file", "/run/secrets/key"]).managementKey).toBe("from-a-file");
+    expect(problemsOf({ LEDGER_MANAGEMENT_KEY: "hunter2", LEDGER_MANAGEMENT_KEY_FILE: "/x" }).problems).toEqual([
+      "LEDGER_MANAGEMENT_KEY and LEDGER_MANAGEMENT_KEY_FILE: give the value or the file, not both",
+    ]);
+    const loaded = SETTINGS.load({ env: { LEDGER_MANAGEMENT_KEY: "hunter2" }, argv: [] });
+    if (loaded.kind !== "values") throw new Error("expected values");
+    expect(SETTINGS.redacted(loaded.values).managementKey).toBe("[redacted]");
+  });
+
+  it("takes the aggregator's own floor for the snapshot interval", () => {
+    expect(problemsOf({ LEDGER_SNAPSHOT_INTERVAL_MS: "99" }).problems).toEqual([
+      'LEDGER_SNAPSHOT_INTERVAL_MS (--snapshot-interval-ms) = "99": must be at least 100',
+    ]);
+    expect(load({ LEDGER_SNAPSHOT_INTERVAL_MS: "100" }).snapshot.intervalMs).toBe(100);
+  });
+
+  it("reads the Kafka client security settings (packages/kafka-contract's fragment), only for an existing cluster", () => {
+    const config = load({
+      KAFKA_BROKERS: "k:9096",
+      KAFKA_SSL: "true",
+      KAFKA_SASL_MECHANISM: "scram-sha-512",
+      KAFKA_SASL_USERNAME: "ledger",
+      KAFKA_SASL_PASSWORD: "hunter2",
+    });
+    expect(config.kafkaSecurity).toEqual({
+      ssl: { rejectUnauthorized: true },
+      sasl: { mechanism: "scram-sha-512", username: "ledger", password: "hunter2" },
+    });
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_USERNAME: "u", KAFKA_SASL_PASSWORD: "p" }).problems).toEqual([
+      "the KAFKA_SSL_* / KAFKA_SASL_* settings need KAFKA_BROKERS (--kafka-brokers): the local broker started without it listens without TLS or SASL",
+    ]);
+    expect(
+      problemsOf({ KAFKA_BROKERS: "k:1", KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "hunter2" }).problems.join("\n"),
+    ).not.toContain("hunter2");
+  });
+
+  it("accepts an IPv6 broker in brackets", () => {
+    expect(load({ KAFKA_BROKERS: "[::1]:9092,k:1" }).kafkaBrokers).toEqual(["[::1]:9092", "k:1"]);
+  });
+
   it("refuses a port out of range and a fractional integer", () => {
     expect(problemsOf({ LEDGER_HTTP_PORT: "65536" }).problems).toEqual(['LEDGER_HTTP_PORT (--http-port) = "65536": must be at most 65535']);
     expect(problemsOf({}, ["--partitions", "1.5"]).problems).toEqual(['LEDGER_PARTITIONS (--partitions) = "1.5": expected an integer']);
@@ -180,7 +234,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ env: {}, argv: ["--help"], defaults })).toEqual({ kind: "help" });
     expect(loadConfig({ env: {}, argv: ["-h"], defaults })).toEqual({ kind: "help" });
     const help = helpText();
-    for (const spec of Object.values(SETTINGS)) {
+    for (const spec of Object.values(SETTINGS.table)) {
       expect(help).toContain(`--${spec.flag}`);
       expect(help).toContain(spec.env);
     }

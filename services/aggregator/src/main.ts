@@ -182,6 +182,7 @@ async function main(): Promise<number> {
 
     const aggregator = createAggregator({
       brokers,
+      security: config.kafkaSecurity,
       clientId: config.clientId,
       groupId: config.groupId,
       instanceId: config.instanceId,
@@ -235,6 +236,7 @@ async function main(): Promise<number> {
     if (config.demo.enabled) {
       running.fleet = launchFleet({
         brokers,
+        security: config.kafkaSecurity,
         topic: config.topics.records,
         nodes: config.demo.nodes,
         ratePerSecond: config.demo.ratePerSecond,

@@ -76,6 +76,7 @@ describe("parseBridgeConfig", () => {
         clientId: "usage-ledger-bridge",
         topic: "usage.records",
         dlqTopic: "usage.records.dlq",
+        security: {},
       },
       http: { host: "0.0.0.0", port: 9100 },
       logLevel: "info",
@@ -137,6 +138,24 @@ describe("parseBridgeConfig", () => {
     expect(() => parse({ argv: ["--node", "a:1,key=k,id=same", "--node", "b:1,key=k,id=same", "--kafka-brokers", "b:2"] })).toThrow(
       /the id "same" is given twice/,
     );
+  });
+
+  it("reads the Kafka client security settings of packages/kafka-contract from variables and flags among its own", () => {
+    const config = parse({
+      env: { KAFKA_BROKERS: "k:9096", KAFKA_SASL_USERNAME: "bridge", KAFKA_SASL_PASSWORD_FILE: "/etc/bridge/node-a.key" },
+      argv: ["--node", "a:1,key=k", "--kafka-ssl-ca-file", "/etc/bridge/ca.pem", "--kafka-sasl-mechanism=scram-sha-256", "--port", "0"],
+    });
+    expect(config.kafka.security).toEqual({
+      ssl: { rejectUnauthorized: true, ca: files["/etc/bridge/ca.pem"] },
+      sasl: { mechanism: "scram-sha-256", username: "bridge", password: "key-from-file" },
+    });
+    expect(config.http.port).toBe(0);
+    const message = refusal({
+      env: { KAFKA_BROKERS: "k:1", KAFKA_SASL_MECHANISM: "plain", KAFKA_SASL_PASSWORD: "secret-kafka" },
+      argv: ["--node", "a:1,key=k"],
+    });
+    expect(message).toContain("KAFKA_SASL_MECHANISM (--kafka-sasl-mechanism)");
+    expect(message).not.toContain("secret-kafka");
   });
 
   it("returns a deeply frozen object", () => {

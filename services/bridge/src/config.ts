@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { SourceMaskOptions } from "@usage-ledger/publisher";
 import { z } from "zod";
-import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList } from "@usage-ledger/kafka-contract";
+import { DEFAULT_TOPICS, brokerListProblem, parseBrokerList, readKafkaSecurity } from "@usage-ledger/kafka-contract";
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
+import { ConfigError, deepFreeze } from "@usage-ledger/settings";
+import type { LogLevel } from "@usage-ledger/settings";
 import { DEFAULT_TUNING, type BridgeSpoolOptions } from "./bridge";
 import { BridgeError, errorMessage } from "./errors";
 import type { BridgeTuning, NodeConfig } from "./node-worker";
@@ -12,9 +15,6 @@ import type { BridgeTuning, NodeConfig } from "./node-worker";
  * Every setting is listed in README.md ("Configuration").
  */
 
-/** pino's levels. */
-type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-
 /** The validated configuration. */
 export interface BridgeConfig {
   readonly nodes: readonly NodeConfig[];
@@ -23,6 +23,8 @@ export interface BridgeConfig {
     readonly clientId: string;
     readonly topic: string;
     readonly dlqTopic: string;
+    /** TLS and SASL (the `KAFKA_SSL_*` / `KAFKA_SASL_*` settings of packages/kafka-contract); empty = PLAINTEXT. */
+    readonly security: KafkaSecurity;
   };
   /** Where /healthz and /metrics listen. */
   readonly http: { readonly host: string; readonly port: number };
@@ -168,6 +170,14 @@ const ENV: Readonly<Record<string, keyof z.input<typeof settingsSchema>>> = {
  */
 export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
   const readFile = sources.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  let security: KafkaSecurity;
+  let argv: readonly string[];
+  try {
+    ({ security, otherArgs: argv } = readKafkaSecurity({ env: sources.env, argv: sources.argv, readFile }));
+  } catch (error) {
+    if (error instanceof ConfigError) throw invalid(error.problems);
+    throw error;
+  }
   const raw: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(ENV)) {
     const value = sources.env[name];
@@ -175,7 +185,7 @@ export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
     raw[setting] = setting === "nodes" ? parseJson(name, value) : setting === "brokers" ? splitList(value) : value;
   }
   const flagNodes: unknown[] = [];
-  const args = [...sources.argv];
+  const args = [...argv];
   while (args.length > 0) {
     const arg = args.shift() ?? "";
     const equals = arg.indexOf("=");
@@ -220,7 +230,7 @@ export function parseBridgeConfig(sources: ConfigSources): BridgeConfig {
   };
   return deepFreeze({
     nodes,
-    kafka: { brokers: settings.brokers, clientId: settings.clientId, topic: settings.topic, dlqTopic: settings.dlqTopic },
+    kafka: { brokers: settings.brokers, clientId: settings.clientId, topic: settings.topic, dlqTopic: settings.dlqTopic, security },
     http: { host: settings.host, port: settings.port },
     logLevel: settings.logLevel,
     stopDeadlineMs: settings.stopDeadlineMs,
@@ -363,12 +373,4 @@ function splitList(text: string): string[] {
 
 function invalid(problems: readonly string[]): BridgeError {
   return new BridgeError("BRIDGE_INVALID_CONFIG", `invalid bridge configuration:\n- ${problems.join("\n- ")}`);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

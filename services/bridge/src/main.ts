@@ -1,4 +1,4 @@
-import { kafkaLogCreator, kafkaLogLevelFor } from "@usage-ledger/kafka-contract";
+import { kafkaClientConfig, verifyKafkaAccess } from "@usage-ledger/kafka-contract";
 import { createPublisher } from "@usage-ledger/publisher";
 import { Kafka } from "kafkajs";
 import { pino } from "pino";
@@ -16,13 +16,11 @@ import { createBridgeMetrics } from "./metrics";
  */
 async function main(config: BridgeConfig): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: "bridge" } });
-  const kafka = new Kafka({
-    clientId: config.kafka.clientId,
-    brokers: [...config.kafka.brokers],
-    // The Kafka contract's log creator: kafkajs never writes to the console.
-    logLevel: kafkaLogLevelFor(logger),
-    logCreator: kafkaLogCreator(logger),
-  });
+  // packages/kafka-contract: brokers, TLS and SASL, kafkajs's lines into the logger (never the console).
+  const client = { clientId: config.kafka.clientId, brokers: config.kafka.brokers, logger, security: config.kafka.security };
+  // A refused login or TLS handshake stops the bridge here with one clear line (exit 1).
+  await verifyKafkaAccess(client);
+  const kafka = new Kafka(kafkaClientConfig(client));
   const publisher = createPublisher({ kafka, topic: config.kafka.topic, logger: logger.child({ component: "publisher" }) });
   const deadLetters = createKafkaDeadLetterSink({ kafka, topic: config.kafka.dlqTopic });
   const metrics = createBridgeMetrics();

@@ -1,5 +1,6 @@
 import { RequestStatistics, createSystemClock } from "@usage-ledger/statistics";
 import type { Timestamp, UsageRecord } from "@usage-ledger/statistics";
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
 import { LoadgenError } from "./errors";
 import { createRecordGenerator } from "./generator";
 import type { RecordGenerator } from "./generator";
@@ -43,6 +44,8 @@ export interface FleetOptions {
   readonly logger: LoadgenLogger;
   /** Kafka brokers, for the default sink (a publisher per node). */
   readonly brokers?: readonly string[];
+  /** TLS and SASL of those brokers (kafkajs's `ssl`/`sasl`: `resolveKafkaSecurity` of packages/kafka-contract). */
+  readonly security?: KafkaSecurity;
   /** Topic for the default sink (default `usage.records`). */
   readonly topic?: string;
   /** Makes each node's sink; default: a packages/publisher publisher on `brokers`/`topic`. */

@@ -9,7 +9,13 @@ function defaultSink(options: FleetOptions): FleetOptions["createSink"] {
   const brokers = options.brokers;
   if (brokers === undefined || brokers.length === 0) return undefined;
   return ({ nodeId }) =>
-    publisherSink({ brokers, nodeId, logger: options.logger, ...(options.topic !== undefined ? { topic: options.topic } : {}) });
+    publisherSink({
+      brokers,
+      nodeId,
+      logger: options.logger,
+      ...(options.topic !== undefined ? { topic: options.topic } : {}),
+      ...(options.security !== undefined ? { security: options.security } : {}),
+    });
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { KafkaSecurity } from "@usage-ledger/kafka-contract";
 import { createPublisher } from "@usage-ledger/publisher";
 import type { LoadgenLogger, RecordSink } from "./fleet";
 
@@ -8,6 +9,8 @@ export interface PublisherSinkOptions {
   readonly topic?: string;
   readonly nodeId: string;
   readonly logger: LoadgenLogger;
+  /** TLS and SASL of the brokers. */
+  readonly security?: KafkaSecurity;
 }
 
 /**
@@ -18,6 +21,7 @@ export interface PublisherSinkOptions {
 export function publisherSink(options: PublisherSinkOptions): RecordSink {
   const publisher = createPublisher({
     brokers: options.brokers,
+    ...(options.security !== undefined ? { kafkaConfig: options.security } : {}),
     ...(options.topic !== undefined ? { topic: options.topic } : {}),
     clientId: `usage-ledger-loadgen-${options.nodeId}`,
     nodeId: options.nodeId,

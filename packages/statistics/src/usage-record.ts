@@ -17,7 +17,7 @@ export interface TokenCounts {
  * One usage record: one upstream request made by a proxy node.
  *
  * The seed's `coreusage.Record` fields, plus `latencyMs` and the optional fields of current
- * CLIProxyAPI usage-queue payloads (`../shared/seed/cliproxyapi-contracts.md`). Empty string means
+ * CLIProxyAPI usage-queue payloads (mapping table in packages/wire/README.md). Empty string means
  * "not given" for every string field, as in Go.
  */
 export interface UsageRecord {

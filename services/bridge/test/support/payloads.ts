@@ -1,8 +1,8 @@
 import { formatRfc3339Nano, type UsageRecord } from "@usage-ledger/statistics";
 
 /**
- * Literal CLIProxyAPI usage-queue payloads of both eras (../shared/seed/cliproxyapi-contracts.md,
- * section 2), each with the UsageRecord the documented mapping gives (packages/wire's
+ * Literal CLIProxyAPI usage-queue payloads of both eras (the seed-era and the current payload shapes
+ * in packages/wire/README.md), each with the UsageRecord the documented mapping gives (packages/wire's
  * mapUsageQueuePayload; `extra.nodeId` is the bridge's node id, added by the test).
  */
 export interface LiteralPayload {
